@@ -1,0 +1,1 @@
+"""Account security tokens for Django, built on the secrets module."""

@@ -1,0 +1,138 @@
+"""Settings: one ``SECURETOKENS`` dict, read lazily so ``override_settings`` just works.
+
+Everything reads settings through :func:`get_settings`, :func:`get_policy` and
+:func:`hmac_keys`; nothing captures a value at import time. The cached objects are dropped
+whenever ``SECURETOKENS``, ``SECRET_KEY`` or ``SECRET_KEY_FALLBACKS`` change.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from . import crypto
+
+PASSWORD_RESET = "password_reset"
+EMAIL_VERIFICATION = "email_verification"
+API_KEY_PURPOSE = "api_key"
+
+#: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``.
+DEFAULTS: dict[str, Any] = {
+    # Origin for links in email, such as "https://example.com". None: the request's host,
+    # validated against ALLOWED_HOSTS, with https unless DEBUG is on.
+    "BASE_URL": None,
+    # Master secrets for digests, newest first. None: SECRET_KEY, then SECRET_KEY_FALLBACKS.
+    # A dedicated list lets SECRET_KEY be rotated without revoking API keys (R-63).
+    "HMAC_KEYS": None,
+    # Random bytes in the verifier of a URL token; 32 bytes = 256 bits, at least 16 (R-02).
+    "TOKEN_BYTES": 32,
+    # Lifetime of URL tokens and of codes for purposes not listed in PURPOSES.
+    "TTL": timedelta(hours=1),
+    "CODE_TTL": timedelta(minutes=10),
+    # Digits in a numeric code, 6 to 10 (R-03).
+    "CODE_DIGITS": 6,
+    # Wrong guesses that kill one code, 1 to 10 (R-32).
+    "CODE_MAX_ATTEMPTS": 5,
+    # Consecutive wrong guesses per (owner, purpose) across all codes, 1 to 100; only a
+    # success resets the count (R-33).
+    "CODE_MAX_FAILURES": 20,
+    # Per-purpose overrides of TTL, CODE_TTL, CODE_DIGITS, CODE_MAX_ATTEMPTS, CODE_MAX_FAILURES.
+    "PURPOSES": {
+        PASSWORD_RESET: {"TTL": timedelta(hours=1), "CODE_TTL": timedelta(minutes=10)},
+        EMAIL_VERIFICATION: {"TTL": timedelta(hours=24), "CODE_TTL": timedelta(minutes=10)},
+    },
+    # How long used, expired and revoked rows are kept (for audit) before purge deletes them.
+    "RETENTION": timedelta(days=7),
+    # API keys read "<prefix>_<body><checksum>"; prefix [a-z0-9]{2,10}, optionally "_segment".
+    "API_KEY_PREFIX": "sk_live",
+    # Base62 characters in the body, at least 32 (the verifier part then carries >= 119 bits).
+    "API_KEY_BODY_LENGTH": 43,
+    # Default lifetime of a new API key; None makes "never expires" the default (R-57).
+    "API_KEY_MAX_AGE": timedelta(days=365),
+    # last_used_at is written at most once per this interval per key (R-57).
+    "API_KEY_LAST_USED_INTERVAL": timedelta(minutes=1),
+    # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
+    # uses REMOTE_ADDR (R-39).
+    "TRUSTED_PROXY_COUNT": 0,
+    # Alias in CACHES that holds rate-limit counters; must be shared across processes (R-40).
+    "CACHE": "default",
+}
+
+_POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The effective rules for one purpose."""
+
+    purpose: str
+    ttl: timedelta
+    code_ttl: timedelta
+    code_digits: int
+    code_max_attempts: int
+    code_max_failures: int
+
+
+def user_settings() -> dict[str, Any]:
+    """The project's raw ``SECURETOKENS`` dict (empty when unset)."""
+    value = getattr(settings, "SECURETOKENS", {})
+    return value if isinstance(value, dict) else {}
+
+
+@functools.cache
+def get_settings() -> dict[str, Any]:
+    """Defaults overlaid with the project's ``SECURETOKENS``; ``PURPOSES`` is merged per key."""
+    merged = {**DEFAULTS, **user_settings()}
+    purposes = {name: dict(rules) for name, rules in DEFAULTS["PURPOSES"].items()}
+    for name, rules in user_settings().get("PURPOSES", {}).items():
+        purposes.setdefault(name, {}).update(rules)
+    merged["PURPOSES"] = purposes
+    return merged
+
+
+def setting(name: str) -> Any:
+    """One effective setting by name."""
+    return get_settings()[name]
+
+
+@functools.cache
+def get_policy(purpose: str) -> Policy:
+    """The policy for *purpose*: its ``PURPOSES`` entry over the global defaults."""
+    merged = get_settings()
+    rules = {key: merged[key] for key in _POLICY_KEYS}
+    rules.update(merged["PURPOSES"].get(purpose, {}))
+    return Policy(purpose, *(rules[key] for key in _POLICY_KEYS))
+
+
+def master_secrets() -> list[str | bytes]:
+    """The master secrets, current first: ``HMAC_KEYS`` or ``SECRET_KEY`` + fallbacks."""
+    keys = setting("HMAC_KEYS")
+    if keys:
+        return list(keys)
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+@functools.cache
+def hmac_keys(purpose: str) -> dict[str, bytes]:
+    """Derived keys for *purpose* by key id, in order: the first is the current key (R-61)."""
+    keys = (crypto.derive_key(secret, purpose) for secret in master_secrets())
+    return {crypto.key_id(key): key for key in keys}
+
+
+def current_key(purpose: str) -> tuple[str, bytes]:
+    """``(key_id, key)`` that new digests for *purpose* are made with."""
+    return next(iter(hmac_keys(purpose).items()))
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"SECURETOKENS", "SECRET_KEY", "SECRET_KEY_FALLBACKS"}:
+        get_settings.cache_clear()
+        get_policy.cache_clear()
+        hmac_keys.cache_clear()

@@ -1,0 +1,174 @@
+"""Database models. They store selectors and keyed digests, never a usable secret."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import crypto
+from .managers import APIKeyManager, SecureTokenManager
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+
+class State(models.TextChoices):
+    """Where a secret is in its life, as the admin shows it."""
+
+    LIVE = "live", _("live")
+    USED = "used", _("used")
+    EXPIRED = "expired", _("expired")
+    REVOKED = "revoked", _("revoked")
+    SUPERSEDED = "superseded", _("superseded")
+
+
+class SecureToken(models.Model):
+    """A short-lived, single-use secret for one purpose: a URL token or a numeric code.
+
+    A URL token reads ``selector + verifier``; the row keeps the selector (to find itself)
+    and an HMAC of both under a key derived for its purpose. A code is found by its owner
+    and purpose and stored as an HMAC with a per-row salt.
+    """
+
+    class Kind(models.TextChoices):
+        LINK = "link", _("link")
+        CODE = "code", _("code")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    email = models.EmailField(_("email address"), blank=True)
+    purpose = models.CharField(_("purpose"), max_length=64)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    selector = models.CharField(_("selector"), max_length=crypto.SELECTOR_LENGTH, unique=True)
+    digest = models.BinaryField(max_length=32, editable=False)
+    salt = models.BinaryField(max_length=16, null=True, editable=False)
+    user_state = models.BinaryField(max_length=32, null=True, editable=False)
+    algorithm = models.CharField(max_length=16, default=crypto.ALGORITHM, editable=False)
+    key_id = models.CharField(_("key id"), max_length=16, editable=False)
+    data = models.JSONField(_("data"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    superseded = models.BooleanField(_("superseded"), default=False)
+
+    objects: ClassVar[SecureTokenManager] = SecureTokenManager()
+
+    class Meta:
+        verbose_name = _("secure token")
+        verbose_name_plural = _("secure tokens")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["purpose", "user"], name="securetokens_purpose_user"),
+            models.Index(fields=["purpose", "email"], name="securetokens_purpose_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.kind} {self.selector}"
+
+    def state(self, now: datetime | None = None) -> State:
+        """This token's :class:`State` at *now* (default: the current time)."""
+        if self.used_at is not None:
+            return State.USED
+        if self.revoked_at is not None:
+            return State.SUPERSEDED if self.superseded else State.REVOKED
+        if self.expires_at <= (now or timezone.now()):
+            return State.EXPIRED
+        return State.LIVE
+
+    def revoke(self) -> bool:
+        """Revoke this token if it is still live; return whether it was."""
+        return SecureToken.objects.revoke(self)
+
+
+class TokenSlot(models.Model):
+    """One row per (purpose, owner), the owner being a user or an email address.
+
+    It is row-locked while a new secret is issued, so at most one secret of each kind is live
+    per owner and purpose (R-05), and it counts consecutive wrong codes across all codes,
+    which only a success resets (R-33).
+    """
+
+    purpose = models.CharField(max_length=64)
+    owner = models.CharField(max_length=300)
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("token slot")
+        constraints = [
+            models.UniqueConstraint(fields=["purpose", "owner"], name="securetokens_slot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.owner}"
+
+
+class APIKey(models.Model):
+    """A long-lived, named, revocable API key ``<prefix>_<body><checksum>``.
+
+    The body's first characters are the selector, which finds the row in one indexed query;
+    the rest is the verifier, of which only an HMAC is stored.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="securetokens_api_keys",
+        verbose_name=_("owner"),
+    )
+    prefix = models.CharField(_("prefix"), max_length=21, editable=False)
+    selector = models.CharField(
+        _("key id"), max_length=crypto.API_KEY_SELECTOR_LENGTH, unique=True, editable=False
+    )
+    digest = models.BinaryField(max_length=32, editable=False)
+    algorithm = models.CharField(max_length=16, default=crypto.ALGORITHM, editable=False)
+    key_id = models.CharField(_("HMAC key id"), max_length=16, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # After a rotation the previous secret keeps working until previous_expires_at.
+    previous_digest = models.BinaryField(max_length=32, null=True, editable=False)
+    previous_key_id = models.CharField(max_length=16, blank=True, editable=False)
+    previous_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects: ClassVar[APIKeyManager] = APIKeyManager()
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}_{self.selector}…)"
+
+    def state(self, now: datetime | None = None) -> State:
+        """This key's :class:`State` at *now* (default: the current time)."""
+        if self.revoked_at is not None:
+            return State.REVOKED
+        if self.expires_at is not None and self.expires_at <= (now or timezone.now()):
+            return State.EXPIRED
+        return State.LIVE
+
+    def has_scopes(self, *scopes: str) -> bool:
+        """Whether this key grants every one of *scopes*."""
+        return set(scopes) <= set(self.scopes or ())
+
+    def revoke(self) -> bool:
+        """Revoke this key now; return whether it was still unrevoked."""
+        return APIKey.objects.revoke(self)

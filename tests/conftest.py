@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from django_securetokens.models import APIKey, SecureToken
+
+from .factories import UserFactory
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def reset_token(user):
+    """``(token, secret)`` for a live password-reset link."""
+    return SecureToken.objects.issue(user, purpose="password_reset")
+
+
+@pytest.fixture
+def code_token(user):
+    """``(token, code)`` for a live email-verification code."""
+    return SecureToken.objects.issue_code(user=user, purpose="email_verification")
+
+
+@pytest.fixture
+def api_key(user):
+    """``(api_key, secret)``."""
+    return APIKey.objects.issue(name="ci", user=user)
+
+
+def server_database_only():
+    return pytest.mark.skipif(
+        connection.vendor == "sqlite",
+        reason="SQLite serialises writers with a file lock; row-level races need PostgreSQL "
+        "or MariaDB (run with SECURETOKENS_TEST_DB=postgresql or mysql)",
+    )

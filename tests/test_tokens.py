@@ -1,0 +1,321 @@
+"""URL tokens: issue, verify, consume, invalidation and purge."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from asgiref.sync import async_to_sync
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from django_securetokens import crypto, signals
+from django_securetokens.exceptions import (
+    ExpiredToken,
+    InvalidToken,
+    RevokedToken,
+    TokenError,
+    UsedToken,
+)
+from django_securetokens.models import SecureToken, State, TokenSlot
+
+from .factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_issue_returns_selector_plus_256_bit_verifier(user):
+    token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    assert re.fullmatch(r"[0-9a-f]{16}[A-Za-z0-9_-]{43}", secret)
+    assert secret.startswith(token.selector)
+    assert token.key_id and token.algorithm == "hmac-sha256"
+    assert abs((token.expires_at - token.created_at) - timedelta(hours=1)) < timedelta(seconds=5)
+
+
+def test_stored_digest_is_keyed_not_a_plain_hash(reset_token):
+    token, secret = reset_token
+    stored = bytes(SecureToken.objects.get(pk=token.pk).digest)
+    assert len(stored) == 32
+    verifier = secret[16:]
+    for plain in (secret, verifier):
+        assert stored != hashlib.sha256(plain.encode()).digest()
+        assert stored != hashlib.md5(plain.encode()).digest()  # noqa: S324
+
+
+def test_verify_does_not_consume_and_consume_works_once(reset_token):
+    token, secret = reset_token
+    assert SecureToken.objects.verify(secret, purpose="password_reset") == token
+    assert SecureToken.objects.verify(secret, purpose="password_reset") == token
+    assert SecureToken.objects.consume(secret, purpose="password_reset").used_at is not None
+    with pytest.raises(UsedToken):
+        SecureToken.objects.consume(secret, purpose="password_reset")
+    with pytest.raises(UsedToken):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+
+
+def test_purpose_is_bound(user):
+    _, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify(secret, purpose="email_verification")
+
+
+def test_digest_copied_into_another_purpose_row_does_not_verify(user):
+    reset, reset_secret = SecureToken.objects.issue(user, purpose="password_reset")
+    verify, _ = SecureToken.objects.issue(user, purpose="email_verification")
+    SecureToken.objects.filter(pk=verify.pk).update(
+        digest=reset.digest, key_id=reset.key_id, selector="f" * 16
+    )
+    forged = "f" * 16 + reset_secret[16:]
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify(forged, purpose="email_verification")
+
+
+def test_row_with_attacker_planted_sha256_does_not_verify(reset_token):
+    token, _ = reset_token
+    mine = token.selector + crypto.new_verifier(32)
+    SecureToken.objects.filter(pk=token.pk).update(
+        digest=hashlib.sha256(mine.encode()).digest()
+    )
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify(mine, purpose="password_reset")
+
+
+def test_tampered_verifier_fails(reset_token):
+    _, secret = reset_token
+    tampered = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify(tampered, purpose="password_reset")
+
+
+def test_null_digest_row_never_matches(reset_token):
+    token, secret = reset_token
+    SecureToken.objects.filter(pk=token.pk).update(digest=b"")
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+
+
+def test_new_token_supersedes_the_old_one(user):
+    first, first_secret = SecureToken.objects.issue(user, purpose="password_reset")
+    _, second_secret = SecureToken.objects.issue(user, purpose="password_reset")
+    with pytest.raises(RevokedToken):
+        SecureToken.objects.verify(first_secret, purpose="password_reset")
+    SecureToken.objects.verify(second_secret, purpose="password_reset")
+    first.refresh_from_db()
+    assert first.state() == State.SUPERSEDED
+    assert SecureToken.objects.live().filter(user=user, purpose="password_reset").count() == 1
+
+
+def test_tokens_of_other_users_and_purposes_are_not_superseded(user):
+    other = UserFactory()
+    _, a = SecureToken.objects.issue(user, purpose="password_reset")
+    SecureToken.objects.issue(other, purpose="password_reset")
+    SecureToken.objects.issue(user, purpose="email_verification")
+    SecureToken.objects.verify(a, purpose="password_reset")
+
+
+def test_expired_token_fails_and_time_comes_from_python(reset_token):
+    token, secret = reset_token
+    with time_machine.travel(token.expires_at - timedelta(seconds=1)):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+    with time_machine.travel(token.expires_at + timedelta(seconds=1)):
+        with pytest.raises(ExpiredToken):
+            SecureToken.objects.verify(secret, purpose="password_reset")
+        with pytest.raises(ExpiredToken):
+            SecureToken.objects.consume(secret, purpose="password_reset")
+
+
+def test_custom_ttl(user):
+    token, _ = SecureToken.objects.issue(user, purpose="password_reset", ttl=timedelta(minutes=5))
+    assert token.expires_at - token.created_at == timedelta(minutes=5)
+    for bad in (timedelta(0), -timedelta(seconds=1), 300):
+        with pytest.raises(ValueError):
+            SecureToken.objects.issue(user, purpose="password_reset", ttl=bad)
+
+
+def test_password_change_kills_tokens(reset_token, user):
+    _, secret = reset_token
+    user.set_password("a new one")
+    user.save()
+    with pytest.raises(RevokedToken):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+
+
+def test_email_change_by_queryset_update_kills_tokens(reset_token, user):
+    _, secret = reset_token
+    type(user).objects.filter(pk=user.pk).update(email="new@example.com")
+    with pytest.raises(RevokedToken):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+
+
+def test_deactivation_kills_tokens_and_reactivation_after_expiry_does_not_revive(reset_token, user):
+    token, secret = reset_token
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+    type(user).objects.filter(pk=user.pk).update(is_active=True)
+    with time_machine.travel(token.expires_at + timedelta(seconds=1)):
+        with pytest.raises(ExpiredToken):
+            SecureToken.objects.verify(secret, purpose="password_reset")
+
+
+def test_deleting_the_user_deletes_tokens(reset_token, user):
+    _, secret = reset_token
+    user.delete()
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+
+
+def test_revoke(reset_token):
+    token, secret = reset_token
+    assert token.revoke() is True
+    assert token.revoke() is False
+    with pytest.raises(RevokedToken):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+    assert token.state() == State.REVOKED
+
+
+def test_revoke_for_user(user):
+    _, a = SecureToken.objects.issue(user, purpose="password_reset")
+    _, code = SecureToken.objects.issue_code(user=user, purpose="password_reset")
+    assert SecureToken.objects.revoke_for(user, "password_reset") == 2
+    with pytest.raises(RevokedToken):
+        SecureToken.objects.verify(a, purpose="password_reset")
+
+
+def test_email_bound_link_for_address_without_account(db):
+    token, secret = SecureToken.objects.issue(None, purpose="email_verification",
+                                              email="New@Example.com")
+    assert token.user is None and token.email == "new@example.com"
+    assert SecureToken.objects.consume(secret, purpose="email_verification") == token
+
+
+def test_issue_needs_an_owner(db):
+    with pytest.raises(TokenError):
+        SecureToken.objects.issue(None, purpose="password_reset")
+    with pytest.raises(TokenError):
+        SecureToken.objects.issue(UserFactory.build(), purpose="password_reset")
+
+
+def test_data_is_kept(user):
+    token, secret = SecureToken.objects.issue(user, purpose="invite", data={"team": 7})
+    assert SecureToken.objects.verify(secret, purpose="invite").data == {"team": 7}
+
+
+def test_verify_is_one_query(reset_token):
+    _, secret = reset_token
+    with CaptureQueriesContext(connection) as queries:
+        SecureToken.objects.verify(secret, purpose="password_reset")
+    assert len(queries) == 1
+    sql = queries[0]["sql"]
+    assert secret not in sql and secret[16:] not in sql
+    assert "LIKE" not in sql.upper()
+
+
+def test_malformed_token_issues_no_query(db):
+    with CaptureQueriesContext(connection) as queries:
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.verify("x" * 59, purpose="password_reset")
+    assert len(queries) == 0
+
+
+def test_uppercased_and_padded_tokens_fail(reset_token):
+    _, secret = reset_token
+    for variant in (secret.upper(), secret + " ", " " + secret, secret[:16].upper() + secret[16:]):
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.verify(variant, purpose="password_reset")
+
+
+def test_signals(user):
+    seen = []
+
+    def record(signal_name):
+        def receiver(sender, **kwargs):
+            seen.append((signal_name, kwargs))
+
+        return receiver
+
+    handlers = {
+        "issued": record("issued"),
+        "consumed": record("consumed"),
+        "rejected": record("rejected"),
+    }
+    signals.token_issued.connect(handlers["issued"])
+    signals.token_consumed.connect(handlers["consumed"])
+    signals.token_rejected.connect(handlers["rejected"])
+    try:
+        token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+        SecureToken.objects.consume(secret, purpose="password_reset")
+        with pytest.raises(UsedToken):
+            SecureToken.objects.consume(secret, purpose="password_reset")
+    finally:
+        signals.token_issued.disconnect(handlers["issued"])
+        signals.token_consumed.disconnect(handlers["consumed"])
+        signals.token_rejected.disconnect(handlers["rejected"])
+    assert [name for name, _ in seen] == ["issued", "consumed", "rejected"]
+    assert seen[2][1]["reason"] == "UsedToken"
+    assert all(secret not in repr(kwargs) for _, kwargs in seen)
+
+
+def test_secret_key_rotation_with_fallback(user):
+    with override_settings(SECRET_KEY="a" * 50):
+        _, old = SecureToken.objects.issue(user, purpose="password_reset")
+    with override_settings(SECRET_KEY="b" * 50, SECRET_KEY_FALLBACKS=["a" * 50]):
+        SecureToken.objects.verify(old, purpose="password_reset")
+        token, new = SecureToken.objects.issue(UserFactory(), purpose="password_reset")
+    with override_settings(SECRET_KEY="b" * 50, SECRET_KEY_FALLBACKS=[]):
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.verify(old, purpose="password_reset")
+        SecureToken.objects.verify(new, purpose="password_reset")
+
+
+def test_dedicated_hmac_keys_survive_a_secret_key_rotation(user):
+    keys = {"HMAC_KEYS": ["k" * 40]}
+    with override_settings(SECRET_KEY="a" * 50, SECURETOKENS=keys):
+        _, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    with override_settings(SECRET_KEY="c" * 50, SECURETOKENS=keys):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+
+
+def test_purge_deletes_only_stale_rows(user):
+    now = timezone.now()
+    live, _ = SecureToken.objects.issue(user, purpose="password_reset")
+    old_used, _ = SecureToken.objects.issue(UserFactory(), purpose="password_reset")
+    old_expired, _ = SecureToken.objects.issue(UserFactory(), purpose="password_reset")
+    recent_used, _ = SecureToken.objects.issue(UserFactory(), purpose="password_reset")
+    SecureToken.objects.filter(pk=old_used.pk).update(used_at=now - timedelta(days=8))
+    SecureToken.objects.filter(pk=old_expired.pk).update(expires_at=now - timedelta(days=8))
+    SecureToken.objects.filter(pk=recent_used.pk).update(used_at=now - timedelta(days=1))
+    assert SecureToken.objects.purge(batch_size=1) == 2
+    assert set(SecureToken.objects.values_list("pk", flat=True)) == {live.pk, recent_used.pk}
+
+
+def test_slot_row_per_owner_and_purpose(user):
+    SecureToken.objects.issue(user, purpose="password_reset")
+    SecureToken.objects.issue(user, purpose="password_reset")
+    SecureToken.objects.issue_code(user=user, purpose="password_reset")
+    assert TokenSlot.objects.filter(owner=f"user:{user.pk}").count() == 1
+
+
+def test_str_never_contains_the_secret(reset_token):
+    token, secret = reset_token
+    assert secret[16:] not in str(token)
+
+
+def test_async_twins(user):
+    async_to_sync(_async_twins)(user)
+
+
+async def _async_twins(user):
+    token, secret = await SecureToken.objects.aissue(user, purpose="password_reset")
+    assert await SecureToken.objects.averify(secret, purpose="password_reset") == token
+    assert (await SecureToken.objects.aconsume(secret, purpose="password_reset")).used_at
+    with pytest.raises(UsedToken):
+        await SecureToken.objects.aconsume(secret, purpose="password_reset")
+    _, code = await SecureToken.objects.aissue_code(user=user, purpose="email_verification")
+    await SecureToken.objects.aconsume_code(code, purpose="email_verification", user=user)
+    assert await SecureToken.objects.apurge() == 0
