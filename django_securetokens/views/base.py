@@ -1,0 +1,31 @@
+"""What every page that handles a token, code or new secret has in common."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+
+
+@method_decorator(never_cache, name="dispatch")
+class TokenPageMixin:
+    """``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer`` on every response.
+
+    A page reached through a secret link must not be stored by a shared cache (R-44), and
+    must not hand its URL to the next site in a ``Referer`` header (R-43); Django's global
+    ``same-origin`` referrer policy is not enough, because a token page can link offsite.
+    """
+
+    title: Any = ""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("title", self.title)
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        return context
