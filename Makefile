@@ -1,0 +1,110 @@
+# The README's commands. Everything runs from a virtual environment in .venv that the first
+# command creates, so a fresh machine needs only python3, pip and make.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PIP := $(PY) -m pip
+EXTRAS ?= test,lint,drf,postgresql,docs
+PYTEST_ARGS ?=
+REDIS_URL ?= redis://127.0.0.1:6379/0
+DEMO_ADDR := 127.0.0.1:8000
+
+# Stamps inside the venv: reinstall only when pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
+INSTALLED_MYSQL := $(VENV)/.installed-mysql
+INSTALLED_REDIS := $(VENV)/.installed-redis
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install test test-redis test-postgresql test-mysql test-all-db coverage \
+	lint format docs demo bench clean distclean
+
+help:
+	@echo "make demo             run the example site on http://$(DEMO_ADDR)/ (admin / admin)"
+	@echo "make test             run the tests on SQLite"
+	@echo "make test-redis       the same with the cache on Redis ($(REDIS_URL))"
+	@echo "make test-postgresql  run the tests on PostgreSQL (127.0.0.1:5432)"
+	@echo "make test-mysql       run the tests on MariaDB/MySQL (127.0.0.1:3306)"
+	@echo "make test-all-db      all four of the above"
+	@echo "make coverage         the SQLite tests under coverage, with a report"
+	@echo "make lint             ruff check, ruff format --check and mypy"
+	@echo "make format           let ruff fix and format the code"
+	@echo "make docs             build the Sphinx docs into docs/_build/html (warnings are errors)"
+	@echo "make bench            run benchmarks/run.py"
+	@echo "make venv             create .venv and install the package with its dev extras"
+	@echo "make clean            remove build, docs and coverage output (distclean: and .venv)"
+
+venv install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e '.[$(EXTRAS)]'
+	touch $@
+
+# mysqlclient compiles against libmariadb-dev (apt-get install libmariadb-dev pkg-config).
+$(INSTALLED_MYSQL): $(INSTALLED)
+	$(PIP) install -e '.[mysql]'
+	touch $@
+
+# Django's RedisCache needs the redis client, which no extra lists yet.
+$(INSTALLED_REDIS): $(INSTALLED)
+	$(PIP) install 'redis>=5'
+	touch $@
+
+test: $(INSTALLED)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-redis: $(INSTALLED_REDIS)
+	SECURETOKENS_TEST_REDIS=$(REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgresql: $(INSTALLED)
+	SECURETOKENS_TEST_DB=postgresql $(PY) -m pytest $(PYTEST_ARGS)
+
+test-mysql: $(INSTALLED_MYSQL)
+	SECURETOKENS_TEST_DB=mysql $(PY) -m pytest $(PYTEST_ARGS)
+
+test-all-db: test test-redis test-postgresql test-mysql
+
+coverage: $(INSTALLED)
+	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
+	$(PY) -m coverage report
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+docs: $(INSTALLED)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+demo: $(INSTALLED)
+	$(PY) example_project/manage.py migrate --noinput
+	$(PY) example_project/manage.py demouser
+	@echo
+	@echo "  Demo site:  http://$(DEMO_ADDR)/"
+	@echo "  Admin:      http://$(DEMO_ADDR)/admin/  (log in as admin / admin)"
+	@echo "  Sent mail:  example_project/sent_mail/"
+	@echo "  Stop with Ctrl-C."
+	@echo
+	$(PY) example_project/manage.py runserver $(DEMO_ADDR)
+
+bench: $(INSTALLED)
+	@if [ -f benchmarks/run.py ]; then \
+		$(PY) benchmarks/run.py; \
+	else \
+		echo "No benchmarks yet: benchmarks/run.py does not exist."; \
+	fi
+
+clean:
+	rm -rf build dist docs/_build htmlcov .coverage .coverage.* coverage.xml \
+		.pytest_cache .mypy_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV)
