@@ -1,0 +1,1 @@
+"""A small site that uses django-securetokens; `make demo` runs it."""

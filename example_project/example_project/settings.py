@@ -1,0 +1,117 @@
+"""Settings for the example project: a local demo, never a production template.
+
+SQLite in ``example_project/db.sqlite3`` by default. Set ``DATABASE_URL`` to try another
+database, e.g. ``postgresql://postgres@127.0.0.1:5432/securetokens_demo`` or
+``mysql://root@127.0.0.1:3306/securetokens_demo`` (needs the matching extra installed).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY", "example-project-only-insecure-key-never-use-this-anywhere-else"
+)
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_securetokens",
+    # The project package itself is an app: it holds the templates and `manage.py demouser`.
+    "example_project",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """Turn a ``DATABASE_URL`` (sqlite, postgres[ql] or mysql scheme) into a DATABASES entry."""
+    parts = urlsplit(url)
+    backends = {
+        "sqlite": "sqlite3",
+        "postgres": "postgresql",
+        "postgresql": "postgresql",
+        "mysql": "mysql",
+    }
+    engine = f"django.db.backends.{backends[parts.scheme]}"
+    name = unquote(parts.path[1:])  # sqlite:///db.sqlite3 is relative, sqlite:////tmp/x absolute
+    if parts.scheme == "sqlite":
+        return {"ENGINE": engine, "NAME": name}
+    return {
+        "ENGINE": engine,
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+
+
+DATABASES = {
+    "default": database_from_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+
+# Nothing leaves the machine: every message is written as a file in example_project/sent_mail/,
+# where you can open it and follow its link.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = BASE_DIR / "sent_mail"
+DEFAULT_FROM_EMAIL = "demo@example.com"
+
+SECURETOKENS = {"BASE_URL": "http://127.0.0.1:8000"}
