@@ -20,6 +20,7 @@ from . import crypto
 
 PASSWORD_RESET = "password_reset"
 EMAIL_VERIFICATION = "email_verification"
+EMAIL_CHANGE = "email_change"
 API_KEY_PURPOSE = "api_key"
 
 #: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``.
@@ -46,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "PURPOSES": {
         PASSWORD_RESET: {"TTL": timedelta(hours=1), "CODE_TTL": timedelta(minutes=10)},
         EMAIL_VERIFICATION: {"TTL": timedelta(hours=24), "CODE_TTL": timedelta(minutes=10)},
+        # Proves a new address before it replaces the account's own; the user is at the
+        # keyboard, having just re-entered their password, so the link lives an hour.
+        EMAIL_CHANGE: {"TTL": timedelta(hours=1), "CODE_TTL": timedelta(minutes=10)},
     },
     # How long used, expired and revoked rows are kept (for audit) before purge deletes them.
     "RETENTION": timedelta(days=7),
@@ -62,6 +66,15 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,
     # Alias in CACHES that holds rate-limit counters; must be shared across processes.
     "CACHE": "default",
+    # --- email verification and email change ---
+    # Verification mails per address: at most one per cooldown and this many per hour.
+    # Requests over either limit are answered as usual but send nothing.
+    "EMAIL_VERIFICATION_COOLDOWN": timedelta(seconds=60),
+    "EMAIL_VERIFICATION_HOURLY_LIMIT": 5,
+    # Per client IP and minute: code submissions, answered with 429 above the limit, and
+    # emailed-link confirmations.
+    "CODE_VERIFY_RATE": 10,
+    "CONFIRM_RATE": 20,
 }
 
 _POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
