@@ -37,3 +37,13 @@ def server_database_only():
         reason="SQLite serialises writers with a file lock; row-level races need PostgreSQL "
         "or MariaDB (run with SECURETOKENS_TEST_DB=postgresql or mysql)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache; start every test with none (Redis keeps them)."""
+    from django.core.cache import caches
+
+    from django_securetokens.conf import setting
+
+    caches[setting("CACHE")].clear()
