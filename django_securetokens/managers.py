@@ -9,6 +9,7 @@ Time is always ``timezone.now()`` from Python, never the database clock.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -41,16 +42,24 @@ logger = logging.getLogger("django_securetokens")
 # not-found path does the same HMAC work as the found path (R-14).
 _DUMMY_KEY = b"\0" * 32
 
+_PURPOSE_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
 
 def _check_purpose(purpose: object) -> str:
-    if not isinstance(purpose, str) or not 0 < len(purpose) <= 64:
+    if not isinstance(purpose, str) or not _PURPOSE_RE.fullmatch(purpose):
         raise InvalidToken("bad purpose")
     return purpose
 
 
 def _normalize_email(email: object) -> str:
-    if not isinstance(email, str) or not 0 < len(email) <= 254 or "\0" in email:
+    """Lower-case an address for binding and lookup; refuse what no address can contain
+    (control characters, lone surrogates) before it reaches a query (R-73, R-74)."""
+    if not isinstance(email, str) or not 0 < len(email) <= 254 or not email.isprintable():
         raise InvalidToken("bad email")
+    try:
+        email.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidToken("bad email") from None
     return email.strip().lower()
 
 
@@ -319,10 +328,12 @@ class SecureTokenManager(models.Manager["SecureToken"]):
             owner, bound_email = _owner(user, email)
             policy = get_policy(purpose)
             now = timezone.now()
+            # The address, when given, must match too: a code proves one exact address (R-04).
             token = (
                 self.select_related("user")
                 .live(now)
                 .filter(_owner_filter(user, bound_email), purpose=purpose, kind="code")
+                .filter(Q(email=bound_email) if bound_email else Q())
                 .first()
             )
             counted = _slots().filter(
