@@ -14,7 +14,6 @@ DEMO_ADDR := 127.0.0.1:8000
 # Stamps inside the venv: reinstall only when pyproject.toml changes.
 INSTALLED := $(VENV)/.installed
 INSTALLED_MYSQL := $(VENV)/.installed-mysql
-INSTALLED_REDIS := $(VENV)/.installed-redis
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -49,15 +48,10 @@ $(INSTALLED_MYSQL): $(INSTALLED)
 	$(PIP) install -e '.[mysql]'
 	touch $@
 
-# Django's RedisCache needs the redis client, which no extra lists yet.
-$(INSTALLED_REDIS): $(INSTALLED)
-	$(PIP) install 'redis>=5'
-	touch $@
-
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-redis: $(INSTALLED_REDIS)
+test-redis: $(INSTALLED)
 	SECURETOKENS_TEST_REDIS=$(REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgresql: $(INSTALLED)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401  (flows add their routes below)
+from django.urls import URLPattern, URLResolver
 
 app_name = "securetokens"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -80,7 +80,6 @@ def test_api_key_entry_points_issue_no_query(api_key, value):
 
 @pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:30])
 def test_malformed_tokens_issue_no_query(db, value):
-    with CaptureQueriesContext(connection) as queries:
-        with pytest.raises(TokenError):
-            SecureToken.objects.verify(value, purpose="password_reset")
+    with CaptureQueriesContext(connection) as queries, pytest.raises(TokenError):
+        SecureToken.objects.verify(value, purpose="password_reset")
     assert len(queries) == 0

@@ -26,7 +26,7 @@ P = "email_verification"
 
 
 def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 10**len(code):0{len(code)}d}"
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
 def failures(user) -> int:
@@ -156,10 +156,16 @@ def test_code_for_an_address(db):
 
 
 def test_code_bound_to_user_and_new_address(user):
-    _, code = SecureToken.objects.issue_code(user=user, purpose="email_change", email="n@example.com")
+    _, code = SecureToken.objects.issue_code(
+        user=user, purpose="email_change", email="n@example.com"
+    )
     with pytest.raises(InvalidToken):
-        SecureToken.objects.verify_code(code, purpose="email_change", user=user, email="x@example.com")
-    SecureToken.objects.consume_code(code, purpose="email_change", user=user, email="n@example.com")
+        SecureToken.objects.verify_code(
+            code, purpose="email_change", user=user, email="x@example.com"
+        )
+    SecureToken.objects.consume_code(
+        code, purpose="email_change", user=user, email="n@example.com"
+    )
 
 
 def test_expired_code(user):

@@ -51,8 +51,12 @@ def test_generatesecret(args, pattern):
 
 @pytest.mark.parametrize(
     "args",
-    [["token", "--bytes", "8"], ["password", "--length", "2"], ["apikey", "--prefix", "BAD"],
-     ["passphrase", "--wordlist", "/nonexistent"]],
+    [
+        ["token", "--bytes", "8"],
+        ["password", "--length", "2"],
+        ["apikey", "--prefix", "BAD"],
+        ["passphrase", "--wordlist", "/nonexistent"],
+    ],
 )
 def test_generatesecret_refuses_weak_or_bad_requests(args):
     with pytest.raises(CommandError):
@@ -80,8 +84,11 @@ def test_purge_memory_stays_flat_with_many_rows():
         token.pk = None
         token.selector = f"{i:016x}"
         token.expires_at = past
-        rows.append(SecureToken(**{f.attname: getattr(token, f.attname) for f in
-                                   SecureToken._meta.concrete_fields}))
+        rows.append(
+            SecureToken(
+                **{f.attname: getattr(token, f.attname) for f in SecureToken._meta.concrete_fields}
+            )
+        )
     SecureToken.objects.bulk_create(rows)
     tracemalloc.start()
     deleted = SecureToken.objects.purge(batch_size=500)

@@ -54,11 +54,12 @@ def test_exactly_one_of_sixteen_consumes_wins_over_twenty_rounds():
     for _ in range(20):
         _, secret = SecureToken.objects.issue(user, purpose="password_reset")
         outcomes = race(
-            THREADS, lambda i: SecureToken.objects.consume(secret, purpose="password_reset")
+            THREADS,
+            lambda i, secret=secret: SecureToken.objects.consume(secret, purpose="password_reset"),
         )
         winners = [o for o in outcomes if isinstance(o, SecureToken)]
         assert len(winners) == 1, outcomes
-        assert set(o for o in outcomes if not isinstance(o, SecureToken)) <= {"UsedToken"}
+        assert {o for o in outcomes if not isinstance(o, SecureToken)} <= {"UsedToken"}
 
 
 def test_exactly_one_of_sixteen_code_consumes_wins():
@@ -67,7 +68,7 @@ def test_exactly_one_of_sixteen_code_consumes_wins():
         _, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
         outcomes = race(
             THREADS,
-            lambda i: SecureToken.objects.consume_code(
+            lambda i, code=code: SecureToken.objects.consume_code(
                 code, purpose="email_verification", user=user
             ),
         )

@@ -84,9 +84,7 @@ def test_digest_is_keyed_and_length_prefixed():
     assert d != hashlib.sha256(b"abc").digest()
 
 
-@pytest.mark.parametrize(
-    "stored", [None, "None", "", b"", b"x" * 31, bytearray(32), 0, "é" * 32]
-)
+@pytest.mark.parametrize("stored", [None, "None", "", b"", b"x" * 31, bytearray(32), 0, "é" * 32])
 def test_digests_match_never_raises_on_bad_stored_values(stored):
     assert crypto.digests_match(b"\0" * 32, stored) is False
 
@@ -112,8 +110,20 @@ def test_normalize_code_drops_spaces_and_hyphens(value):
 
 @pytest.mark.parametrize(
     "value",
-    ["١٢٣٤٥٦", "１２３４５６", "12345６", "12345", "1234567", "12345a", "123\t456", None, 123456,
-     "1" * 300, "123_456", "123456\n"],
+    [
+        "١٢٣٤٥٦",
+        "１２３４５６",
+        "12345６",
+        "12345",
+        "1234567",
+        "12345a",
+        "123\t456",
+        None,
+        123456,
+        "1" * 300,
+        "123_456",
+        "123456\n",
+    ],
 )
 def test_normalize_code_accepts_only_ascii_digits(value):
     with pytest.raises(InvalidToken):
