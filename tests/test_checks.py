@@ -9,7 +9,6 @@ from django.test import override_settings
 
 from django_securetokens.checks import check_settings
 
-
 SHARED_CACHE = {
     "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache"}
 }
