@@ -389,6 +389,10 @@ class SecureTokenManager(models.Manager["SecureToken"]):
             token.revoked_at = now
         return done == 1
 
+    def revoke_queryset(self, tokens: models.QuerySet[SecureToken]) -> int:
+        """Revoke the live tokens among *tokens*; return how many were revoked."""
+        return self.live().filter(pk__in=tokens.values("pk")).update(revoked_at=timezone.now())
+
     def revoke_for(self, user: AbstractBaseUser, purpose: str | None = None) -> int:
         """Revoke every live token and code of *user* (optionally of one *purpose*)."""
         tokens = self.live().filter(user=user)  # type: ignore[misc]  # see the note at the imports
