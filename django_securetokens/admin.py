@@ -60,7 +60,7 @@ class SecureTokenAdmin(SecureTokenAdminBase):
     ]
     list_filter = ["purpose", "kind", StateFilter]
     search_fields = ["selector", "email", "purpose"]
-    fields = [
+    fields: list[str] = [
         "selector",
         "purpose",
         "kind",
