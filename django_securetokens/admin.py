@@ -23,6 +23,22 @@ else:  # ModelAdmin is generic only in django-stubs
     SecureTokenAdminBase = admin.ModelAdmin
 
 
+# Everything an admin may see of a token: handles and timestamps, never digest or salt.
+_VISIBLE_FIELDS = (
+    "selector",
+    "purpose",
+    "kind",
+    "user",
+    "email",
+    "created_at",
+    "expires_at",
+    "used_at",
+    "revoked_at",
+    "attempts",
+    "data",
+)
+
+
 class StateFilter(admin.SimpleListFilter):
     title = _("state")
     parameter_name = "state"
@@ -60,20 +76,7 @@ class SecureTokenAdmin(SecureTokenAdminBase):
     ]
     list_filter = ["purpose", "kind", StateFilter]
     search_fields = ["selector", "email", "purpose"]
-    fields: list[str] = [
-        "selector",
-        "purpose",
-        "kind",
-        "user",
-        "email",
-        "created_at",
-        "expires_at",
-        "used_at",
-        "revoked_at",
-        "attempts",
-        "data",
-    ]
-    readonly_fields = fields
+    fields = readonly_fields = _VISIBLE_FIELDS
     list_select_related = ["user"]
     actions = ["revoke_selected"]
     date_hierarchy = "created_at"
