@@ -70,7 +70,8 @@ def _owner(user: AbstractBaseUser | None, email: str | None) -> tuple[str, str]:
     """The slot owner key and the bound address for a (user, email) pair."""
     normalized = _normalize_email(email) if email is not None else ""
     if user is not None:
-        if getattr(user, "pk", None) is None:
+        # _state.adding, not pk: a UUID primary key has a value before the row exists.
+        if getattr(user, "pk", None) is None or user._state.adding:
             raise InvalidToken("user must be a saved user")
         return f"user:{user.pk}", normalized
     if not normalized:
