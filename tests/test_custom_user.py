@@ -1,4 +1,4 @@
-"""The engine with a UUID primary key and a renamed email field (run by ``make test-custom-user``)."""
+"""The engine with a UUID primary key and a renamed email field (`make test-custom-user`)."""
 
 from __future__ import annotations
 
