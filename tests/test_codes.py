@@ -34,6 +34,7 @@ def failures(user) -> int:
 
 
 def test_code_is_six_zero_padded_digits_and_lives_ten_minutes(user):
+    """R-03, R-08, R-24."""
     token, code = SecureToken.objects.issue_code(user=user, purpose=P)
     assert re.fullmatch(r"[0-9]{6}", code)
     assert token.expires_at - token.created_at == timedelta(minutes=10)
@@ -41,6 +42,7 @@ def test_code_is_six_zero_padded_digits_and_lives_ten_minutes(user):
 
 
 def test_salts_differ_between_rows(user):
+    """R-08."""
     a, _ = SecureToken.objects.issue_code(user=user, purpose=P)
     b, _ = SecureToken.objects.issue_code(user=UserFactory(), purpose=P)
     assert a.salt != b.salt
@@ -60,6 +62,7 @@ def test_spaces_and_hyphens_are_dropped(user, fmt):
 
 
 def test_unicode_digits_are_refused_and_counted(user):
+    """R-34, R-76."""
     _, code = SecureToken.objects.issue_code(user=user, purpose=P)
     arabic = code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
     fullwidth = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
@@ -71,6 +74,7 @@ def test_unicode_digits_are_refused_and_counted(user):
 
 
 def test_code_dies_after_max_attempts(user):
+    """R-32."""
     _, code = SecureToken.objects.issue_code(user=user, purpose=P)
     for _ in range(5):
         with pytest.raises(InvalidToken):
@@ -90,6 +94,7 @@ def test_max_attempts_is_configurable(user):
 
 
 def test_failure_cap_spans_codes_and_only_success_resets_it(user):
+    """R-33 (T-33)."""
     for _ in range(4):
         _, code = SecureToken.objects.issue_code(user=user, purpose=P)
         for _ in range(5):
@@ -121,6 +126,7 @@ def test_success_resets_the_failure_count(user):
 
 
 def test_new_code_revokes_the_old_one(user):
+    """R-05."""
     _, old = SecureToken.objects.issue_code(user=user, purpose=P)
     _, new = SecureToken.objects.issue_code(user=user, purpose=P)
     if old != new:
@@ -138,6 +144,7 @@ def test_codes_and_links_coexist(user):
 
 
 def test_code_is_bound_to_owner_and_purpose(user):
+    """R-04, R-14, R-31."""
     other = UserFactory()
     _, code = SecureToken.objects.issue_code(user=user, purpose=P)
     SecureToken.objects.issue_code(user=other, purpose=P)
@@ -156,6 +163,7 @@ def test_code_for_an_address(db):
 
 
 def test_code_bound_to_user_and_new_address(user):
+    """R-04: bound to the exact address."""
     _, code = SecureToken.objects.issue_code(
         user=user, purpose="email_change", email="n@example.com"
     )

@@ -50,6 +50,7 @@ def race(n: int, action: Callable[[int], Any]) -> list[Any]:
 
 
 def test_exactly_one_of_sixteen_consumes_wins_over_twenty_rounds():
+    """R-18 (T-18)."""
     user = UserFactory()
     for _ in range(20):
         _, secret = SecureToken.objects.issue(user, purpose="password_reset")
@@ -76,6 +77,7 @@ def test_exactly_one_of_sixteen_code_consumes_wins():
 
 
 def test_concurrent_issues_leave_exactly_one_live_token():
+    """R-05 under concurrency."""
     user = UserFactory()
     for _ in range(5):
         race(THREADS, lambda i: SecureToken.objects.issue(user, purpose="password_reset"))
@@ -85,6 +87,7 @@ def test_concurrent_issues_leave_exactly_one_live_token():
 
 @override_settings(SECURETOKENS={"CODE_MAX_ATTEMPTS": 10, "CODE_MAX_FAILURES": 100})
 def test_attempts_are_counted_exactly_under_racing_wrong_guesses():
+    """R-20 (T-20)."""
     user = UserFactory()
     token, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
     bad = f"{(int(code) + 1) % 10**6:06d}"
@@ -104,6 +107,7 @@ def test_attempts_are_counted_exactly_under_racing_wrong_guesses():
 
 @override_settings(SECURETOKENS={"CODE_MAX_FAILURES": 7})
 def test_failure_cap_cannot_be_exceeded_by_racing():
+    """R-20, R-33."""
     user = UserFactory()
     _, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
     bad = f"{(int(code) + 1) % 10**6:06d}"
