@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, URLResolver, path
 
 from .views import email_verification
 
 app_name = "securetokens"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern | URLResolver] = []
 
 # --- email verification and email change --------------------------------------------------
 urlpatterns += [
