@@ -197,7 +197,7 @@ def test_link_changes_the_address_for_the_owner(requested, user, verified_events
 
     page = client.get(link)
     assert b'method="post"' in page.content
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     response = client.post(link)
 
     assert response.status_code == 302

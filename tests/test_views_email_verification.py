@@ -140,7 +140,10 @@ def test_session_holds_the_identity_never_a_secret(started, user):
 def test_code_page_headers(started):
     client, code, _ = started
     for response in (client.get(CODE), client.post(CODE, {"code": wrong(code)})):
-        assert response["Referrer-Policy"] == "no-referrer"
+        # same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with
+        # the form's POST and Django's CSRF check refuses it. No other site gets a Referer.
+        assert response["Referrer-Policy"] == "same-origin"
+        assert b'<meta name="referrer" content="same-origin">' in response.content
         assert "no-store" in response["Cache-Control"]
 
 
@@ -338,7 +341,7 @@ def test_code_submissions_are_limited_per_ip(started, verified_events):
 
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert verified_events == []
     # Another address is judged (and refused: the ten tries above killed the code).
     other_ip = client.post(CODE, {"code": code}, REMOTE_ADDR="192.0.2.7")
@@ -433,7 +436,7 @@ def test_get_of_the_link_shows_a_button_and_changes_nothing(started, verified_ev
         response = browser.get(link)
         assert response.status_code == 200
         assert b'method="post"' in response.content
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"  # see test_code_page_headers
         assert "no-store" in response["Cache-Control"]
     assert SecureToken.objects.get(kind="link").used_at is None
     assert verified_events == []
@@ -500,6 +503,8 @@ def test_every_bad_link_gets_the_same_page(started, user):
         for method in (client.get, client.post):
             response = method(confirm_url(bad))
             assert response.status_code == 200, name
+            assert response["Referrer-Policy"] == "no-referrer"
+            assert "no-store" in response["Cache-Control"]
             bodies.add(response.content)
     assert len(bodies) == 1
     assert b"Invalid or expired link" in bodies.pop()

@@ -233,6 +233,7 @@ class EmailVerificationView(TokenPageMixin, TemplateView):
 
     template_name = "django_securetokens/email_verification.html"
     title = _("Verify your email address")
+    referrer_policy = "same-origin"  # its form POSTs back (see TokenPageMixin)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
@@ -276,6 +277,9 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
     form_class = VerificationCodeForm
     success_url = reverse_lazy("securetokens:email_verification_complete")
     title = _("Enter your code")
+    # Its forms POST (no-referrer would make browsers send "Origin: null", which fails
+    # CSRF); its URL holds no secret.
+    referrer_policy = "same-origin"
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.pending = pending_verification(request)
@@ -325,6 +329,10 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
     invalid_template_name = "django_securetokens/email_verification_invalid.html"
     success_url = reverse_lazy("securetokens:email_verification_complete")
     title = _("Confirm your email address")
+    # The confirm button POSTs back, which no-referrer would break (see TokenPageMixin).
+    # same-origin still sends no Referer to any other site; this site already has the URL
+    # from the GET. Refusals, which have no form, keep no-referrer.
+    referrer_policy = "same-origin"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         token = self.check_token(kwargs["token"])
@@ -342,7 +350,8 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
             complete_verification(request, token, type(self))
         except TokenError:
             return self.invalid()
-        next_url = (token.data or {}).get("next") if isinstance(token.data, dict) else None
+        next_url = token.data.get("next") if isinstance(token.data, dict) else None
+        self.referrer_policy = "no-referrer"  # the next page is not told the token URL
         return HttpResponseRedirect(_safe_next(request, next_url) or str(self.success_url))
 
     def check_token(self, secret: str) -> SecureToken | HttpResponse:
@@ -359,6 +368,7 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
         return True
 
     def invalid(self, status: int = 200) -> HttpResponse:
+        self.referrer_policy = "no-referrer"
         context = self.get_context_data(throttled=status == 429)
         return self.response_class(
             request=self.request,
@@ -389,6 +399,7 @@ class EmailChangeView(LoginRequiredMixin, TokenPageMixin, FormView):  # type: ig
     template_name = "django_securetokens/email_change.html"
     form_class = EmailChangeForm
     title = _("Change your email address")
+    referrer_policy = "same-origin"  # its form POSTs back (see TokenPageMixin)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = super().get_form_kwargs()
