@@ -1,0 +1,117 @@
+"""End to end in headless Chromium: sign up, read the mail, enter the code, see it verified.
+
+Needs Debian's Chromium at /usr/bin/chromium and the ``playwright`` package (the ``browser``
+extra; its own browser download is never used). Without them the tests skip, except under
+CI (``CI`` set), where a missing browser is a failure: CI must really run them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core import mail
+
+CHROMIUM = Path(os.environ.get("SECURETOKENS_CHROMIUM", "/usr/bin/chromium"))
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CODE_RE = re.compile(r"\b(\d{3}) (\d{3})\b")
+LINK_RE = re.compile(r"https://testserver\.example(/\S+/confirm/\S+/)")
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+_missing = (
+    "the playwright package is not installed (pip install -e '.[browser]')"
+    if sync_playwright is None
+    else f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if not (CHROMIUM.exists() or shutil.which(str(CHROMIUM)))
+    else ""
+)
+if _missing and os.environ.get("CI"):  # pragma: no cover - a CI machine without a browser
+    pytest.fail(f"browser tests must run in CI, but {_missing}", pytrace=False)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(bool(_missing), reason=_missing or "-"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def page():
+    # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls
+    # from a thread with a running loop; the live server answers from its own thread, and
+    # the tests themselves only read mail.outbox while the browser is open.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        context = browser.new_context()
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def last_mail_to(address):
+    [message] = [m for m in mail.outbox if m.to == [address]][-1:]
+    return message
+
+
+def test_sign_up_with_the_emailed_code(live_server, page):
+    page.goto(f"{live_server.url}/signup/")
+    page.fill("input[name=email]", "browser@example.com")
+    page.click("button[type=submit]")
+
+    page.wait_for_url("**/accounts/email/verify/code/")
+    assert "browser@example.com" in page.content()
+    code = "".join(CODE_RE.search(last_mail_to("browser@example.com").body).groups())
+
+    page.fill("input[name=code]", f"{code[:3]} {code[3:]}")  # as the mail shows it
+    page.click("text=Verify")
+
+    page.wait_for_url("**/signup/account/")
+    assert "Verified address: browser@example.com" in page.content()
+    page.fill("input[name=username]", "browser")
+    page.fill("input[name=password1]", "a long browser passphrase")
+    page.fill("input[name=password2]", "a long browser passphrase")
+    page.click("button[type=submit]")
+
+    page.wait_for_url("**/signup/done/")
+    assert "browser: browser@example.com is verified" in page.inner_text("body")
+
+
+def test_a_wrong_code_is_refused_then_the_link_works_in_another_browser(live_server, page):
+    page.goto(f"{live_server.url}/signup/")
+    page.fill("input[name=email]", "linker@example.com")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/email/verify/code/")
+    message = last_mail_to("linker@example.com")
+    code = "".join(CODE_RE.search(message.body).groups())
+
+    page.fill("input[name=code]", f"{(int(code) + 1) % 10**6:06d}")
+    page.click("text=Verify")
+    assert "This code is not valid" in page.content()
+
+    # The mail's link, opened in a fresh browser context (another device, no session).
+    path = LINK_RE.search(message.body).group(1)
+    other = page.context.browser.new_context().new_page()
+    other.goto(f"{live_server.url}{path}")
+    assert other.locator("form[method=post] button").count() == 1  # GET changes nothing
+    other.click("form[method=post] button")
+    other.wait_for_url("**/signup/account/")
+    assert "Verified address: linker@example.com" in other.content()
