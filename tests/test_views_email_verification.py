@@ -635,3 +635,32 @@ def test_secrets_never_reach_the_logs(client, caplog):
     assert caplog.records  # the flow does log
     for value in (code, secret, secret[16:], "someone@example.com"):
         assert value not in caplog.text
+
+
+@override_settings(
+    SECURETOKENS={"BASE_URL": "https://testserver.example", "TRUSTED_PROXY_COUNT": 1}
+)
+def test_behind_a_trusted_proxy_the_limit_follows_the_address_it_saw(started):
+    """R-39: only the proxy's entry counts; what the client prepends is ignored."""
+    client, _, _ = started
+    for i in range(10):
+        forwarded = f"203.0.113.{i}, 198.51.100.7"
+        assert client.post(CODE, {"code": "x"}, HTTP_X_FORWARDED_FOR=forwarded).status_code == 200
+
+    throttled = client.post(CODE, {"code": "x"}, HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7")
+    other = client.post(CODE, {"code": "x"}, HTTP_X_FORWARDED_FOR="198.51.100.8")
+
+    assert (throttled.status_code, other.status_code) == (429, 200)
+
+
+def test_link_used_by_another_request_meanwhile(started, monkeypatch, verified_events):
+    """The confirm POST verifies, then another request wins the use: the invalid page."""
+    _, _, link = started
+    stale = SecureToken.objects.get(kind="link")
+    SecureToken.objects.filter(pk=stale.pk).update(used_at=stale.created_at)
+    monkeypatch.setattr(SecureToken.objects, "verify", lambda secret, purpose: stale)
+
+    response = Client().post(link)
+
+    assert response.status_code == 200 and b"Invalid or expired link" in response.content
+    assert verified_events == []
