@@ -18,7 +18,7 @@ INSTALLED_MYSQL := $(VENV)/.installed-mysql
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user test-all-db coverage \
+.PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz test-all-db coverage \
 	lint format docs demo bench clean distclean
 
 help:
@@ -28,6 +28,7 @@ help:
 	@echo "make test-postgresql  run the tests on PostgreSQL (127.0.0.1:5432)"
 	@echo "make test-mysql       run the tests on MariaDB/MySQL (127.0.0.1:3306)"
 	@echo "make test-custom-user the engine with a UUID-keyed custom user model"
+	@echo "make fuzz             property-based fuzzing with CI's budget"
 	@echo "make test-all-db      all four of the above"
 	@echo "make coverage         the SQLite tests under coverage, with a report"
 	@echo "make lint             ruff check, ruff format --check and mypy"
@@ -66,6 +67,10 @@ test-custom-user: $(INSTALLED)
 	DJANGO_SETTINGS_MODULE=tests.settings_custom_user $(PY) -m pytest $(PYTEST_ARGS) \
 		tests/test_custom_user.py tests/test_tokens.py tests/test_codes.py \
 		tests/test_bad_input.py tests/test_storage.py
+
+# Property-based fuzzing with CI's fixed, derandomised budget (>= 10,000 inputs in all).
+fuzz: $(INSTALLED)
+	SECURETOKENS_FUZZ_EXAMPLES=2500 $(PY) -m pytest $(PYTEST_ARGS) tests/test_fuzz_engine.py
 
 test-all-db: test test-redis test-postgresql test-mysql
 
