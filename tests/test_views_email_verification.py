@@ -664,3 +664,32 @@ def test_link_used_by_another_request_meanwhile(started, monkeypatch, verified_e
 
     assert response.status_code == 200 and b"Invalid or expired link" in response.content
     assert verified_events == []
+
+
+def test_error_reports_hide_the_new_secrets(rf, user, monkeypatch):
+    """R-46, T-46: a failure after issuing shows neither the code nor the link's secret."""
+    import sys
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.views.debug import ExceptionReporter
+
+    from django_securetokens.views import email_verification
+
+    def broken_template(*args, **kwargs):
+        raise RuntimeError("template broke")
+
+    monkeypatch.setattr(email_verification, "render_email", broken_template)
+    request = rf.post(START)
+    request.session, request.user = SessionStore(), user
+    try:
+        email_verification.start_email_verification(request, user.email, user)
+    except RuntimeError:
+        frames = ExceptionReporter(request, *sys.exc_info()).get_traceback_data()["frames"]
+    else:  # pragma: no cover - the monkeypatched template always raises
+        pytest.fail("no error")
+
+    [frame] = [f for f in frames if f["function"] == "start_email_verification"]
+    shown = dict(frame["vars"])
+    for name in ("secret", "code", "context"):
+        assert shown[name] == "'********************'", name
+    assert shown["address"] == repr(user.email)  # the rest is kept

@@ -34,7 +34,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import FormView, TemplateView
 
 from django_securetokens.conf import EMAIL_CHANGE, EMAIL_VERIFICATION, get_policy, setting
@@ -97,6 +97,8 @@ def _mail_allowed(address: str) -> bool:
     )
 
 
+# Error reports list the locals of every frame: keep the new secrets out of them (R-46).
+@sensitive_variables("secret", "code", "context")
 def start_email_verification(
     request: HttpRequest,
     email: str,
@@ -186,7 +188,7 @@ def _safe_next(request: HttpRequest, url: object) -> str | None:
     return None
 
 
-def _notify_old_address(request: HttpRequest, user: AbstractBaseUser, old: str) -> None:
+def _notify_old_address(user: AbstractBaseUser, old: str) -> None:
     """Tell the previous address that the account's address changed; no secret, no link."""
     context = {"user": user, "old_email": old, "new_email": _email_of(user)}
     message = render_email("django_securetokens/email/email_changed", context, to=old)
@@ -214,7 +216,7 @@ def complete_verification(request: HttpRequest, token: SecureToken, sender: type
             setattr(user, user.get_email_field_name(), token.email)
             user.save(update_fields=[user.get_email_field_name()])
             if old:
-                transaction.on_commit(partial(_notify_old_address, request, user, old))
+                transaction.on_commit(partial(_notify_old_address, user, old))
         email_verified.send(sender=sender, user=user, email=token.email, request=request)
     request.session.pop(SESSION_KEY, None)
     if user is None:
