@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import re
+import threading
+
 import pytest
 from django.db import connection
 
+from django_securetokens import signals
 from django_securetokens.models import APIKey, SecureToken
 
 from .factories import UserFactory
@@ -47,3 +51,25 @@ def _fresh_rate_limits():
     from django_securetokens.conf import setting
 
     caches[setting("CACHE")].clear()
+
+
+def mailed_code_and_link(message):
+    """The code (digits only) and the link's path in a verification or email-change mail."""
+    code = "".join(re.search(r"\b(\d{3}) (\d{3})\b", message.body).groups())
+    link = re.search(r"https://testserver\.example(/\S+/confirm/[^/\s]+/)", message.body)
+    return code, link.group(1)
+
+
+@pytest.fixture
+def verified_events():
+    """The keyword arguments of every ``email_verified`` sent during the test, in order."""
+    events = []
+    lock = threading.Lock()  # the concurrency tests send it from several threads
+
+    def receiver(sender, **kwargs):
+        with lock:
+            events.append({"sender": sender, **kwargs})
+
+    signals.email_verified.connect(receiver)
+    yield events
+    signals.email_verified.disconnect(receiver)

@@ -10,10 +10,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from django_securetokens import signals
 from django_securetokens.models import SecureToken
 from django_securetokens.views.email_verification import SESSION_KEY, EmailChangeConfirmView
 
+from .conftest import mailed_code_and_link
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,13 +22,7 @@ CHANGE = reverse("securetokens:email_change")
 CODE = reverse("securetokens:email_verification_code")
 PASSWORD = "correct horse battery staple"  # the factory's
 NEW = "fresh@example.net"
-LINK_RE = re.compile(r"https://testserver\.example(/accounts/email/change/confirm/[^/\s\"]+/)")
-CODE_RE = re.compile(r"\b(\d{3}) (\d{3})\b")
 TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{20,}")
-
-
-def code_and_link(message):
-    return "".join(CODE_RE.search(message.body).groups()), LINK_RE.search(message.body).group(1)
 
 
 @pytest.fixture
@@ -42,19 +36,7 @@ def requested(signed_in, user):
     """The user asked to move to NEW: ``(client, code, link)``."""
     response = signed_in.post(CHANGE, {"email": NEW, "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == CODE
-    return (signed_in, *code_and_link(mail.outbox[-1]))
-
-
-@pytest.fixture
-def verified_events():
-    events = []
-
-    def receiver(sender, **kwargs):
-        events.append({"sender": sender, **kwargs})
-
-    signals.email_verified.connect(receiver)
-    yield events
-    signals.email_verified.disconnect(receiver)
+    return (signed_in, *mailed_code_and_link(mail.outbox[-1]))
 
 
 def reload(user):
@@ -227,7 +209,7 @@ def test_a_second_request_supersedes_the_first(requested, user, settings):
 
     assert client.post(link).status_code == 200
     assert reload(user).email == user.email
-    new_code, _ = code_and_link(mail.outbox[-1])
+    new_code, _ = mailed_code_and_link(mail.outbox[-1])
     client.post(CODE, {"code": new_code})
     assert reload(user).email == "other@example.org"
 
@@ -236,7 +218,7 @@ def test_user_without_an_old_address_gets_the_change_without_a_notice(client):
     user = UserFactory(email="")
     client.force_login(user)
     client.post(CHANGE, {"email": NEW, "password": PASSWORD})
-    code, _ = code_and_link(mail.outbox[-1])
+    code, _ = mailed_code_and_link(mail.outbox[-1])
     mail.outbox.clear()
 
     client.post(CODE, {"code": code})

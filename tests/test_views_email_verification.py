@@ -14,7 +14,6 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from django_securetokens import signals
 from django_securetokens.conf import get_settings
 from django_securetokens.models import SecureToken, TokenSlot
 from django_securetokens.views.email_verification import (
@@ -24,6 +23,7 @@ from django_securetokens.views.email_verification import (
     format_code,
 )
 
+from .conftest import mailed_code_and_link
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,14 +31,6 @@ pytestmark = pytest.mark.django_db
 START = reverse("securetokens:email_verification")
 CODE = reverse("securetokens:email_verification_code")
 COMPLETE = reverse("securetokens:email_verification_complete")
-LINK_RE = re.compile(r"https://testserver\.example(/accounts/email/verify/confirm/[^/\s\"]+/)")
-CODE_RE = re.compile(r"\b(\d{3}) (\d{3})\b")
-
-
-def code_and_link(message):
-    """The code (digits only) and the link path of a verification mail."""
-    code = "".join(CODE_RE.search(message.body).groups())
-    return code, LINK_RE.search(message.body).group(1)
 
 
 def confirm_url(secret):
@@ -55,19 +47,7 @@ def signed_in(client, user):
 def started(signed_in):
     """A signed-in client that asked for a verification mail: ``(client, code, link)``."""
     signed_in.post(START)
-    return (signed_in, *code_and_link(mail.outbox[-1]))
-
-
-@pytest.fixture
-def verified_events():
-    events = []
-
-    def receiver(sender, **kwargs):
-        events.append({"sender": sender, **kwargs})
-
-    signals.email_verified.connect(receiver)
-    yield events
-    signals.email_verified.disconnect(receiver)
+    return (signed_in, *mailed_code_and_link(mail.outbox[-1]))
 
 
 def wrong(code):
@@ -98,7 +78,7 @@ def test_post_mails_one_code_and_one_link_to_the_users_address(signed_in, user):
     assert response.status_code == 302 and response["Location"] == CODE
     [message] = mail.outbox
     assert message.to == [user.email] and not message.cc and not message.bcc
-    code, link = code_and_link(message)
+    code, link = mailed_code_and_link(message)
     assert re.fullmatch(r"[0-9]{6}", code)
     assert format_code(code) in message.alternatives[0][0]  # the HTML part shows it too
     assert code not in message.subject and code[:3] not in message.subject  # R-69
@@ -256,7 +236,7 @@ def test_five_wrong_codes_kill_the_code(started, verified_events):
     mail.outbox.clear()
     get_cache().clear()  # stands for the resend cooldown running out
     client.post(START, {"resend": "1"})
-    new_code, _ = code_and_link(mail.outbox[-1])
+    new_code, _ = mailed_code_and_link(mail.outbox[-1])
     assert client.post(CODE, {"code": new_code}).status_code == 302
 
 
@@ -274,7 +254,7 @@ def test_failure_cap_spans_codes_and_the_link_still_works(started, user, verifie
             client.post(CODE, {"code": wrong(code)})
         get_cache().clear()  # cooldown and per-IP limit: this test is about the owner cap
         client.post(START, {"resend": "1"})
-        code, link = code_and_link(mail.outbox[-1])
+        code, link = mailed_code_and_link(mail.outbox[-1])
     assert TokenSlot.objects.get(owner=f"user:{user.pk}").failures == 20
 
     assert client.post(CODE, {"code": code}).status_code == 200
@@ -286,7 +266,7 @@ def test_failure_cap_spans_codes_and_the_link_still_works(started, user, verifie
     assert TokenSlot.objects.get(owner=f"user:{user.pk}").failures == 0
     get_cache().clear()
     client.post(START)
-    code, _ = code_and_link(mail.outbox[-1])
+    code, _ = mailed_code_and_link(mail.outbox[-1])
     assert client.post(CODE, {"code": code}).status_code == 302
 
 
@@ -366,7 +346,7 @@ def test_resend_supersedes_the_old_code(started):
     client.post(START, {"resend": "1"})
 
     assert len(mail.outbox) == 2
-    new_code, new_link = code_and_link(mail.outbox[-1])
+    new_code, new_link = mailed_code_and_link(mail.outbox[-1])
     assert SecureToken.objects.live().filter(kind="code").count() == 1
     assert SecureToken.objects.live().filter(kind="link").count() == 1
     if new_code != old_code:  # one chance in a million that they are the same
@@ -539,7 +519,7 @@ def test_signup_verifies_the_address_by_code(client, verified_events):
     assert response["Location"] == CODE
     [message] = mail.outbox
     assert message.to == ["new.person@example.com"]
-    code, _ = code_and_link(message)
+    code, _ = mailed_code_and_link(message)
     token = SecureToken.objects.get(kind="code")
     assert token.user is None and token.email == "new.person@example.com"
 
@@ -567,7 +547,7 @@ def test_signup_verifies_the_address_by_code(client, verified_events):
 
 def test_signup_link_works_in_another_browser_and_goes_on_there(client, verified_events):
     client.post(reverse("signup"), {"email": "someone@example.com"})
-    _, link = code_and_link(mail.outbox[-1])
+    _, link = mailed_code_and_link(mail.outbox[-1])
     other = Client()
 
     response = other.post(link)
@@ -583,7 +563,7 @@ def test_signup_account_step_needs_a_proof(client):
 
 def test_proof_expires_after_an_hour(client, time_machine):
     client.post(reverse("signup"), {"email": "someone@example.com"})
-    code, _ = code_and_link(mail.outbox[-1])
+    code, _ = mailed_code_and_link(mail.outbox[-1])
     client.post(CODE, {"code": code})
     assert client.get(reverse("signup_account")).status_code == 200
 
@@ -596,7 +576,7 @@ def test_proof_expires_after_an_hour(client, time_machine):
 def test_a_code_for_an_address_does_not_verify_an_account(client, user):
     """The address-bound secrets and the account-bound ones are separate owners (R-04)."""
     client.post(reverse("signup"), {"email": user.email})
-    code, _ = code_and_link(mail.outbox[-1])
+    code, _ = mailed_code_and_link(mail.outbox[-1])
     client.force_login(user)
 
     # The pending identity is the bare address, so the code works, but for user None.
@@ -616,7 +596,7 @@ def test_unsafe_next_url_is_ignored(client, rf):
     start_email_verification(request, "x@example.com", next_url="https://evil.example/")
     request.session.save()
     client.cookies["sessionid"] = request.session.session_key
-    code, link = code_and_link(mail.outbox[-1])
+    code, link = mailed_code_and_link(mail.outbox[-1])
 
     assert client.post(CODE, {"code": code})["Location"] == COMPLETE
 
@@ -624,7 +604,7 @@ def test_unsafe_next_url_is_ignored(client, rf):
 def test_secrets_never_reach_the_logs(client, caplog):
     with caplog.at_level(logging.DEBUG):
         client.post(reverse("signup"), {"email": "someone@example.com"})
-        code, link = code_and_link(mail.outbox[-1])
+        code, link = mailed_code_and_link(mail.outbox[-1])
         client.post(CODE, {"code": wrong(code)})
         client.post(link)
     secret = link.rsplit("/", 2)[1]

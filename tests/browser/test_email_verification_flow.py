@@ -9,12 +9,13 @@ a missing browser is a failure, so CI cannot pass without running them.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 from django.core import mail
+
+from tests.conftest import mailed_code_and_link
 
 CHROMIUM = Path(os.environ.get("SECURETOKENS_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -27,8 +28,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-CODE_RE = re.compile(r"\b(\d{3}) (\d{3})\b")
-LINK_RE = re.compile(r"https://testserver\.example(/\S+/confirm/\S+/)")
 
 try:
     from playwright.sync_api import sync_playwright
@@ -80,7 +79,7 @@ def test_sign_up_with_the_emailed_code(live_server, page):
 
     page.wait_for_url("**/accounts/email/verify/code/")
     assert "browser@example.com" in page.content()
-    code = "".join(CODE_RE.search(last_mail_to("browser@example.com").body).groups())
+    code, _ = mailed_code_and_link(last_mail_to("browser@example.com"))
 
     page.fill("input[name=code]", f"{code[:3]} {code[3:]}")  # as the mail shows it
     page.click("text=Verify")
@@ -101,15 +100,13 @@ def test_a_wrong_code_is_refused_then_the_link_works_in_another_browser(live_ser
     page.fill("input[name=email]", "linker@example.com")
     page.click("button[type=submit]")
     page.wait_for_url("**/accounts/email/verify/code/")
-    message = last_mail_to("linker@example.com")
-    code = "".join(CODE_RE.search(message.body).groups())
+    code, path = mailed_code_and_link(last_mail_to("linker@example.com"))
 
     page.fill("input[name=code]", f"{(int(code) + 1) % 10**6:06d}")
     page.click("text=Verify")
     assert "This code is not valid" in page.content()
 
     # The mail's link, opened in a fresh browser context (another device, no session).
-    path = LINK_RE.search(message.body).group(1)
     other = page.context.browser.new_context().new_page()
     other.goto(f"{live_server.url}{path}")
     assert other.locator("form[method=post] button").count() == 1  # GET changes nothing
