@@ -67,14 +67,14 @@ DEFAULTS: dict[str, Any] = {
     # Alias in CACHES that holds rate-limit counters; must be shared across processes.
     "CACHE": "default",
     # --- email verification and email change ---
-    # Verification mails per address: at most one per cooldown and this many per hour.
-    # Requests over either limit are answered as usual but send nothing.
-    "EMAIL_VERIFICATION_COOLDOWN": timedelta(seconds=60),
-    "EMAIL_VERIFICATION_HOURLY_LIMIT": 5,
-    # Per client IP and minute: code submissions, answered with 429 above the limit, and
-    # emailed-link confirmations.
-    "CODE_VERIFY_RATE": 10,
-    "CONFIRM_RATE": 20,
+    # Rate limits as (most requests, window in seconds) pairs; every pair must hold.
+    # Verification mails per address, counted whether or not an account has it; over the
+    # limit the answer is the usual one and no mail goes out:
+    "EMAIL_VERIFICATION_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
+    # Code submissions per client IP; over the limit the code page answers 429:
+    "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
+    # Emailed links opened or confirmed per client IP; over the limit, 429:
+    "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
 }
 
 _POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")

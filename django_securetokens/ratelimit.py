@@ -8,6 +8,7 @@ the scope and the key, so an address or an IP never appears in the cache in clea
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from django.core.cache import caches
 from django.http import HttpRequest
@@ -41,7 +42,10 @@ def hit(scope: str, key: str, limit: int, period: int) -> bool:
     of the cache key, so a backend that resets the expiry on ``incr`` cannot stretch it.
     """
     digest = crypto.digest(
-        current_key("ratelimit")[1], scope.encode(), key.encode("utf-8", "surrogatepass")
+        current_key("ratelimit")[1],
+        scope.encode(),
+        str(period).encode(),
+        key.encode("utf-8", "surrogatepass"),
     )
     name = f"securetokens:rl:{digest.hex()}"
     cache = caches[setting("CACHE")]
@@ -56,3 +60,13 @@ def hit(scope: str, key: str, limit: int, period: int) -> bool:
         cache.add(name, 1, timeout=period)
         return True
     return int(count) <= limit
+
+
+def hit_all(scope: str, key: str, rates: Iterable[tuple[int, int]]) -> bool:
+    """:func:`hit` for each ``(limit, period)`` pair of *rates*; True if all of them allow.
+
+    Every window counts the event, even once one refuses, so that the answer does not depend
+    on the order of the pairs.
+    """
+    results = [hit(scope, key, limit, period) for limit, period in rates]
+    return all(results)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 
 import pytest
@@ -43,14 +44,20 @@ def server_database_only():
     )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Rate-limit counters live in the cache; start every test with none (Redis keeps them)."""
-    from django.core.cache import caches
-
+def use_fresh_cache(settings):
+    """Point the rate-limit cache at a key prefix of its own, so every counter starts from
+    zero. Nothing is flushed, so parallel runs sharing one Redis cannot disturb each other."""
     from django_securetokens.conf import setting
 
-    caches[setting("CACHE")].clear()
+    alias = setting("CACHE")
+    prefix = f"test-{secrets.token_hex(8)}"
+    settings.CACHES = {**settings.CACHES, alias: {**settings.CACHES[alias], "KEY_PREFIX": prefix}}
+
+
+@pytest.fixture
+def fresh_cache(settings):
+    """Rate-limit counters start from zero for this test (see :func:`use_fresh_cache`)."""
+    use_fresh_cache(settings)
 
 
 def mailed_code_and_link(message):

@@ -22,6 +22,7 @@ pytestmark = [
     pytest.mark.concurrency,
     server_database_only(),
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_cache"),
 ]
 
 PURPOSE = "email_verification"

@@ -14,7 +14,6 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from django_securetokens.conf import get_settings
 from django_securetokens.models import SecureToken, TokenSlot
 from django_securetokens.views.email_verification import (
     SESSION_KEY,
@@ -23,10 +22,10 @@ from django_securetokens.views.email_verification import (
     format_code,
 )
 
-from .conftest import mailed_code_and_link
+from .conftest import mailed_code_and_link, use_fresh_cache
 from .factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 START = reverse("securetokens:email_verification")
 CODE = reverse("securetokens:email_verification_code")
@@ -224,7 +223,7 @@ def test_empty_code_is_a_form_error_not_an_attempt(started):
     assert SecureToken.objects.get(kind="code").attempts == 0
 
 
-def test_five_wrong_codes_kill_the_code(started, verified_events):
+def test_five_wrong_codes_kill_the_code(started, verified_events, settings):
     """T-32: the sixth try fails even with the right code; a new code works."""
     client, code, _ = started
     for _ in range(5):
@@ -234,25 +233,21 @@ def test_five_wrong_codes_kill_the_code(started, verified_events):
     assert verified_events == []
 
     mail.outbox.clear()
-    get_cache().clear()  # stands for the resend cooldown running out
+    use_fresh_cache(settings)  # stands for the resend cooldown running out
     client.post(START, {"resend": "1"})
     new_code, _ = mailed_code_and_link(mail.outbox[-1])
     assert client.post(CODE, {"code": new_code}).status_code == 302
 
 
-def get_cache():
-    from django.core.cache import caches
-
-    return caches[get_settings()["CACHE"]]
-
-
-def test_failure_cap_spans_codes_and_the_link_still_works(started, user, verified_events):
+def test_failure_cap_spans_codes_and_the_link_still_works(
+    started, user, verified_events, settings
+):
     """T-33: 4 codes × 5 wrong guesses, then even a fresh right code fails; the link works."""
     client, code, _ = started
     for _round in range(4):
         for _ in range(5):
             client.post(CODE, {"code": wrong(code)})
-        get_cache().clear()  # cooldown and per-IP limit: this test is about the owner cap
+        use_fresh_cache(settings)  # the per-address and per-IP limits: this is about the cap
         client.post(START, {"resend": "1"})
         code, link = mailed_code_and_link(mail.outbox[-1])
     assert TokenSlot.objects.get(owner=f"user:{user.pk}").failures == 20
@@ -264,7 +259,7 @@ def test_failure_cap_spans_codes_and_the_link_still_works(started, user, verifie
     assert client.post(link).status_code == 302
     assert len(verified_events) == 1
     assert TokenSlot.objects.get(owner=f"user:{user.pk}").failures == 0
-    get_cache().clear()
+    use_fresh_cache(settings)
     client.post(START)
     code, _ = mailed_code_and_link(mail.outbox[-1])
     assert client.post(CODE, {"code": code}).status_code == 302
@@ -338,10 +333,10 @@ def test_hostile_bodies_never_cause_a_500(started):
 # --- resend and its limits -----------------------------------------------------------------
 
 
-def test_resend_supersedes_the_old_code(started):
+def test_resend_supersedes_the_old_code(started, settings):
     """R-05, T-05: a new code revokes the old; one live code and one live link remain."""
     client, old_code, old_link = started
-    get_cache().clear()
+    use_fresh_cache(settings)
 
     client.post(START, {"resend": "1"})
 
@@ -368,7 +363,7 @@ def test_resend_within_the_cooldown_sends_nothing_and_looks_the_same(started):
 @override_settings(
     SECURETOKENS={
         "BASE_URL": "https://testserver.example",
-        "EMAIL_VERIFICATION_COOLDOWN": timedelta(0),
+        "EMAIL_VERIFICATION_RATE_PER_EMAIL": ((5, 3600),),
     }
 )
 def test_at_most_five_mails_per_address_and_hour(signed_in):

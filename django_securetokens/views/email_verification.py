@@ -43,7 +43,7 @@ from django_securetokens.exceptions import TokenError
 from django_securetokens.forms import EmailChangeForm, VerificationCodeForm
 from django_securetokens.managers import _normalize_email
 from django_securetokens.models import SecureToken
-from django_securetokens.ratelimit import client_ip, hit
+from django_securetokens.ratelimit import client_ip, hit_all
 from django_securetokens.signals import email_verified
 from django_securetokens.views.base import TokenPageMixin
 
@@ -89,14 +89,6 @@ def format_code(code: str) -> str:
     return f"{code[:middle]} {code[middle:]}"
 
 
-def _mail_allowed(address: str) -> bool:
-    """Apply the per-address limits, keyed by the address whether or not it has an account."""
-    cooldown = int(setting("EMAIL_VERIFICATION_COOLDOWN").total_seconds())
-    return hit("verification_mail", address, 1, cooldown) and hit(
-        "verification_mail_hourly", address, setting("EMAIL_VERIFICATION_HOURLY_LIMIT"), 3600
-    )
-
-
 # Error reports list the locals of every frame: keep the new secrets out of them (R-46).
 @sensitive_variables("secret", "code", "context")
 def start_email_verification(
@@ -115,7 +107,8 @@ def start_email_verification(
     browser goes to *next_url* (a local URL) or to ``email_verification_complete``.
 
     Returns whether a mail was sent: ``False`` when the per-address limits suppressed it
-    (``EMAIL_VERIFICATION_COOLDOWN``, ``EMAIL_VERIFICATION_HOURLY_LIMIT``, R-37). Earlier
+    (``EMAIL_VERIFICATION_RATE_PER_EMAIL``, keyed by the address whether or not it has an
+    account, R-37). Earlier
     secrets stay valid then. Answer both cases alike, so a suppressed resend cannot be told
     apart from a sent one. Raises :class:`~django_securetokens.exceptions.InvalidToken` if
     *email* is not a string of at most 254 characters; validate it with a form first.
@@ -129,7 +122,7 @@ def start_email_verification(
         "next": next_url,
     }
     user_pk = None if user is None else user.pk
-    if not _mail_allowed(address):
+    if not hit_all("verification_mail", address, setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")):
         logger.info("Verification mail (%s) for user %s suppressed by a limit", purpose, user_pk)
         return False
     data = {"next": next_url} if next_url else None
@@ -271,8 +264,9 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
     """Enter the mailed code. The identity comes from the session, never from the form.
 
     Wrong, malformed and exotic codes all get one generic error and all count as attempts
-    (R-20, R-32 to R-34). Submissions per client IP are limited (``CODE_VERIFY_RATE`` per
-    minute, R-38); over it the page answers 429 without looking at the code.
+    (R-20, R-32 to R-34). Submissions per client IP are limited
+    (``EMAIL_VERIFICATION_CODE_RATE_PER_IP``, R-38); over it the page answers 429 without
+    looking at the code.
     """
 
     template_name = "django_securetokens/email_verification_code.html"
@@ -292,7 +286,8 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
         return super().get_context_data(**kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not hit("code_verify_ip", client_ip(request), setting("CODE_VERIFY_RATE"), 60):
+        rates = setting("EMAIL_VERIFICATION_CODE_RATE_PER_IP")
+        if not hit_all("verification_code_ip", client_ip(request), rates):
             form = self.get_form()
             form.add_error(None, form.error_messages["throttled"])
             return self.render_to_response(self.get_context_data(form=form), status=429)
@@ -323,7 +318,8 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
 
     Mail scanners and link previews fetch links; a ``GET`` must change nothing. Every
     refusal (unknown, malformed, expired, used, revoked, wrong purpose) renders the same
-    invalid page (R-15). Requests per client IP are limited (``CONFIRM_RATE`` per minute).
+    invalid page (R-15). Requests per client IP are limited
+    (``EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP``).
     """
 
     purpose = EMAIL_VERIFICATION
@@ -358,7 +354,8 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
 
     def check_token(self, secret: str) -> SecureToken | HttpResponse:
         """The live token for *secret*, or the response that refuses it."""
-        if not hit("token_confirm_ip", client_ip(self.request), setting("CONFIRM_RATE"), 60):
+        rates = setting("EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP")
+        if not hit_all("verification_confirm_ip", client_ip(self.request), rates):
             return self.invalid(status=429)
         try:
             return SecureToken.objects.verify(secret, self.purpose)

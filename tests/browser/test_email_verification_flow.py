@@ -48,6 +48,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(bool(_missing), reason=_missing or "-"),
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_cache"),
 ]
 
 
