@@ -64,6 +64,18 @@ DEFAULTS: dict[str, Any] = {
     "CACHE": "default",
 }
 
+# Longest lifetimes allowed (R-22, R-24); anything not listed is capped at 24 hours. A
+# verification link configured above its ceiling is only warned about (R-23).
+_TTL_CEILINGS = {
+    (PASSWORD_RESET, "CODE_TTL"): timedelta(minutes=10),
+}
+
+
+def ttl_ceiling(purpose: str, name: str) -> timedelta:
+    """The longest ``TTL`` or ``CODE_TTL`` (*name*) that *purpose* may have."""
+    return _TTL_CEILINGS.get((purpose, name), timedelta(hours=24))
+
+
 _POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.db import connection
 
@@ -37,3 +39,11 @@ def server_database_only():
         reason="SQLite serialises writers with a file lock; row-level races need PostgreSQL "
         "or MariaDB (run with SECURETOKENS_TEST_DB=postgresql or mysql)",
     )
+
+
+def slot_of(user, purpose):
+    """The TokenSlot row of *user* and *purpose* (owners are stored as SHA-256 hex)."""
+    from django_securetokens.models import TokenSlot
+
+    owner = hashlib.sha256(f"user:{user.pk}".encode()).hexdigest()
+    return TokenSlot.objects.get(purpose=purpose, owner=owner)
