@@ -6,7 +6,7 @@ Only ``reset/<token>/`` carries a secret, so it is the one prefix to scrub from 
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, re_path
 
 from .views import password_reset
 
@@ -33,10 +33,10 @@ urlpatterns: list[URLPattern] = [
         password_reset.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-    # <path:…> so that any junk after reset/, slashes included, reaches the view and gets
-    # the "invalid link" page rather than a 404 that differs from it.
-    path(
-        "reset/<path:token>/",
+    # Any junk after reset/ — slashes, newlines, NUL — reaches the view and gets the
+    # "invalid link" page rather than a 404 that differs from it.
+    re_path(
+        r"^reset/(?P<token>[\s\S]+)/\Z",
         password_reset.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),

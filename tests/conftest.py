@@ -37,3 +37,32 @@ def server_database_only():
         reason="SQLite serialises writers with a file lock; row-level races need PostgreSQL "
         "or MariaDB (run with SECURETOKENS_TEST_DB=postgresql or mysql)",
     )
+
+
+def run_immediately(name, kwargs):
+    """An ``EMAIL_SENDER`` for tests: run the mail job at once, inside the test transaction
+    (``transaction.on_commit`` never fires there)."""
+    from django_securetokens.tasks import run_job
+
+    run_job(name, kwargs)
+
+
+@pytest.fixture
+def mail_now(settings):
+    """Mail jobs run synchronously, so a test sees their mail as soon as the response is in."""
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        "EMAIL_SENDER": "tests.conftest.run_immediately",
+    }
+
+
+@pytest.fixture
+def clear_cache():
+    """Start with no rate-limit counters (LocMemCache lives as long as the process)."""
+    from django.core.cache import caches
+
+    from django_securetokens.conf import setting
+
+    caches[setting("CACHE")].clear()
+    yield
+    caches[setting("CACHE")].clear()

@@ -233,7 +233,6 @@ class PasswordResetConfirmView(TokenPageMixin, TemplateView):
     title = _("Invalid password reset link")
     purpose = PASSWORD_RESET
 
-    @sensitive_variables("token")
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         ip = client_ip(request)
         if not hit_all(
