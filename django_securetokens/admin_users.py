@@ -31,16 +31,16 @@ def send_password_reset_email(
     users = [user for user in queryset if is_eligible(user)]
     if users:
         queue_reset_links(request, users)
-    modeladmin.message_user(
-        request,
-        ngettext(
-            "A password reset email is on its way to %(count)d user.",
-            "Password reset emails are on their way to %(count)d users.",
-            len(users),
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "A password reset email is on its way to %(count)d user.",
+                "Password reset emails are on their way to %(count)d users.",
+                len(users),
+            )
+            % {"count": len(users)},
+            messages.SUCCESS,
         )
-        % {"count": len(users)},
-        messages.SUCCESS,
-    )
     skipped = len(queryset) - len(users)
     if skipped:
         modeladmin.message_user(

@@ -192,7 +192,7 @@ def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
             )
     try:
         sender = import_string(merged["EMAIL_SENDER"])
-    except (ImportError, TypeError, ValueError):
+    except (ImportError, AttributeError, TypeError, ValueError):
         sender = None
     if not callable(sender):
         messages.append(
