@@ -90,7 +90,9 @@ def test_request_page_renders_the_form_with_no_store_headers(client):
     assert b'name="email"' in response.content
     assert b"csrfmiddlewaretoken" in response.content
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    # A form page: no-referrer would make browsers send "Origin: null", failing CSRF.
+    assert response["Referrer-Policy"] == "same-origin"
+    assert b'<meta name="referrer" content="same-origin">' in response.content
 
 
 def test_invalid_address_shows_a_form_error_and_sends_nothing(client):
@@ -299,7 +301,7 @@ def test_link_moves_the_token_into_a_session_reference_and_out_of_the_url(client
     page = client.get(SET)
     assert page.status_code == 200
     assert secret[16:] not in page.content.decode()
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"  # a form page whose URL has no secret
     assert "no-store" in page["Cache-Control"]
 
 
@@ -341,6 +343,7 @@ def test_bad_input_in_the_url_gets_the_invalid_link_page(client, suffix):
     assert b"invalid or has expired" in response.content
     assert b"<form" not in response.content
     assert response["Referrer-Policy"] == "no-referrer"
+    assert b'<meta name="referrer" content="no-referrer">' in response.content
     assert "no-store" in response["Cache-Control"]
 
 

@@ -85,6 +85,9 @@ class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
     """
 
     template_name = "django_securetokens/password_reset.html"
+    # Its form POSTs back, which no-referrer would break (see TokenPageMixin); its URL
+    # holds no secret.
+    referrer_policy = "same-origin"
     form_class: type[PasswordResetRequestForm] = PasswordResetRequestForm
     success_url = reverse_lazy("securetokens:password_reset_sent")
     title = _("Reset your password")
@@ -265,6 +268,9 @@ class PasswordResetSetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
     """
 
     template_name = "django_securetokens/password_reset_set.html"
+    # The token never reaches this URL (it is swapped for a session reference first), and
+    # the form must POST back: same-origin, not no-referrer (see TokenPageMixin).
+    referrer_policy = "same-origin"
     invalid_template_name = "django_securetokens/password_reset_invalid.html"
     form_class: type[Form] = SetPasswordForm
     success_url = reverse_lazy("securetokens:password_reset_complete")
