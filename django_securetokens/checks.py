@@ -53,7 +53,9 @@ def _check_ttls(merged: dict[str, Any]) -> list[CheckMessage]:
             value = rules[name]
             if not isinstance(value, timedelta) or value <= timedelta(0):
                 messages.append(
-                    Error(f"{where}[{name!r}] must be a positive timedelta.", id="securetokens.E005")
+                    Error(
+                        f"{where}[{name!r}] must be a positive timedelta.", id="securetokens.E005"
+                    )
                 )
                 continue
             ceiling = _MAX_TTL.get((purpose, name), _DAY)

@@ -36,7 +36,9 @@ def site_origin(request: HttpRequest | None) -> str:
         raise DisallowedHost("SECURETOKENS['BASE_URL'] is needed to build links without a request")
     host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", "")
     domain, _ = split_domain_port(host)
-    allowed = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+    allowed = settings.ALLOWED_HOSTS or (
+        ["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else []
+    )
     if not domain or not validate_host(domain, allowed):
         raise DisallowedHost(f"Invalid HTTP_HOST header for a link: {host!r}")
     return f"{'http' if settings.DEBUG else 'https'}://{host}"
@@ -47,9 +49,7 @@ def absolute_url(request: HttpRequest | None, path: str) -> str:
     return site_origin(request) + path
 
 
-def render_email(
-    template_prefix: str, context: dict[str, Any], to: str
-) -> EmailMultiAlternatives:
+def render_email(template_prefix: str, context: dict[str, Any], to: str) -> EmailMultiAlternatives:
     """Build the message from ``<prefix>_subject.txt``, ``<prefix>.txt`` and ``<prefix>.html``.
 
     One recipient, no CC or BCC (R-69). The subject is flattened to one line, since a

@@ -9,8 +9,9 @@ Time is always ``timezone.now()`` from Python, never the database clock.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -31,6 +32,9 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
+    # Users are typed as AbstractBaseUser, what a host's AUTH_USER_MODEL is guaranteed to be.
+    # django-stubs binds the foreign keys to the concrete model of the type-checking settings
+    # instead, hence the few ignores where a user is written to a row.
     from django.contrib.auth.base_user import AbstractBaseUser
 
     from .models import APIKey, SecureToken, TokenSlot
@@ -41,16 +45,24 @@ logger = logging.getLogger("django_securetokens")
 # not-found path does the same HMAC work as the found path (R-14).
 _DUMMY_KEY = b"\0" * 32
 
+_PURPOSE_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
 
 def _check_purpose(purpose: object) -> str:
-    if not isinstance(purpose, str) or not 0 < len(purpose) <= 64:
+    if not isinstance(purpose, str) or not _PURPOSE_RE.fullmatch(purpose):
         raise InvalidToken("bad purpose")
     return purpose
 
 
 def _normalize_email(email: object) -> str:
-    if not isinstance(email, str) or not 0 < len(email) <= 254 or "\0" in email:
+    """Lower-case an address for binding and lookup; refuse what no address can contain
+    (control characters, lone surrogates) before it reaches a query (R-73, R-74)."""
+    if not isinstance(email, str) or not 0 < len(email) <= 254 or not email.isprintable():
         raise InvalidToken("bad email")
+    try:
+        email.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidToken("bad email") from None
     return email.strip().lower()
 
 
@@ -58,7 +70,8 @@ def _owner(user: AbstractBaseUser | None, email: str | None) -> tuple[str, str]:
     """The slot owner key and the bound address for a (user, email) pair."""
     normalized = _normalize_email(email) if email is not None else ""
     if user is not None:
-        if getattr(user, "pk", None) is None:
+        # _state.adding, not pk: a UUID primary key has a value before the row exists.
+        if getattr(user, "pk", None) is None or user._state.adding:
             raise InvalidToken("user must be a saved user")
         return f"user:{user.pk}", normalized
     if not normalized:
@@ -133,7 +146,7 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         now = timezone.now()
         key_id, key = current_key(purpose)
         token = self.model(
-            user=user,
+            user=user,  # type: ignore[misc]  # see the note at the imports
             email=email,
             purpose=purpose,
             kind=kind,
@@ -355,10 +368,12 @@ class SecureTokenManager(models.Manager["SecureToken"]):
             owner, bound_email = _owner(user, email)
             policy = get_policy(purpose)
             now = timezone.now()
+            # The address, when given, must match too: a code proves one exact address (R-04).
             token = (
-                self.select_related("user")
-                .live(now)
+                self.live(now)
+                .select_related("user")
                 .filter(_owner_filter(user, bound_email), purpose=purpose, kind="code")
+                .filter(Q(email=bound_email) if bound_email else Q())
                 .first()
             )
             counted = _slots().filter(
@@ -372,14 +387,17 @@ class SecureTokenManager(models.Manager["SecureToken"]):
             if not counted_ok:
                 raise TooManyAttempts("too many failures for this owner and purpose")
             attempted = (
-                self.filter(pk=token.pk, attempts__lt=policy.code_max_attempts)
-                .live(now)
+                self.live(now)
+                .filter(pk=token.pk, attempts__lt=policy.code_max_attempts)
                 .update(attempts=F("attempts") + 1)
             )
             if attempted != 1:
                 raise TooManyAttempts("too many attempts on this code")
             candidate = self._code_digest(
-                key, bytes(token.salt or b""), token, crypto.normalize_code(code, policy.code_digits)
+                key,
+                bytes(token.salt or b""),
+                token,
+                crypto.normalize_code(code, policy.code_digits),
             )
             if not crypto.digests_match(candidate, token.digest):
                 raise InvalidToken("wrong code")
@@ -408,9 +426,13 @@ class SecureTokenManager(models.Manager["SecureToken"]):
             token.revoked_at = now
         return done == 1
 
+    def revoke_queryset(self, tokens: models.QuerySet[SecureToken]) -> int:
+        """Revoke the live tokens among *tokens*; return how many were revoked."""
+        return self.live().filter(pk__in=tokens.values("pk")).update(revoked_at=timezone.now())
+
     def revoke_for(self, user: AbstractBaseUser, purpose: str | None = None) -> int:
         """Revoke every live token and code of *user* (optionally of one *purpose*)."""
-        tokens = self.live().filter(user=user)
+        tokens = self.live().filter(user=user)  # type: ignore[misc]  # see the note at the imports
         if purpose is not None:
             tokens = tokens.filter(purpose=purpose)
         return tokens.update(revoked_at=timezone.now())
@@ -479,7 +501,7 @@ class APIKeyManager(models.Manager["APIKey"]):
         key_id, key = current_key(API_KEY_PURPOSE)
         api_key = self.create(
             name=name,
-            user=user,
+            user=user,  # type: ignore[misc]  # see the note at the imports
             prefix=prefix,
             selector=selector,
             digest=crypto.digest(key, selector.encode(), verifier.encode()),
@@ -497,14 +519,14 @@ class APIKeyManager(models.Manager["APIKey"]):
         key costs one indexed query, plus a write at most once per
         ``API_KEY_LAST_USED_INTERVAL`` or when its digest is upgraded to the current key.
         """
-        api_key = None
+        found = None
         try:
             selector, verifier = crypto.split_api_key(
                 secret, setting("API_KEY_PREFIX"), setting("API_KEY_BODY_LENGTH")
             )
-            api_key = self.select_related("user").filter(selector=selector).first()
             now = timezone.now()
-            key_id = self._match(api_key, selector, verifier, now)
+            found = self.select_related("user").filter(selector=selector).first()
+            api_key, key_id = self._match(found, selector, verifier, now)
             if api_key.revoked_at is not None:
                 raise RevokedToken("revoked")
             if api_key.expires_at is not None and api_key.expires_at <= now:
@@ -514,14 +536,14 @@ class APIKeyManager(models.Manager["APIKey"]):
         except TokenError as error:
             logger.debug(
                 "Rejected API key %s: %s",
-                api_key.selector if api_key else "-",
+                found.selector if found else "-",
                 type(error).__name__,
             )
             signals.token_rejected.send(
                 sender=self.model,
                 reason=type(error).__name__,
                 purpose=API_KEY_PURPOSE,
-                token=api_key,
+                token=found,
             )
             raise
         self._after_use(api_key, selector, verifier, key_id, now)
@@ -529,8 +551,9 @@ class APIKeyManager(models.Manager["APIKey"]):
 
     def _match(
         self, api_key: APIKey | None, selector: str, verifier: str, now: datetime
-    ) -> str:
-        """Return the id of the HMAC key whose digest matches, or raise InvalidToken."""
+    ) -> tuple[APIKey, str]:
+        """Return *api_key* and the id of the HMAC key whose digest matches it, or raise
+        InvalidToken. An unknown selector costs the same HMAC as a known one."""
         keys = hmac_keys(API_KEY_PURPOSE)
         message = (selector.encode(), verifier.encode())
         if api_key is None:
@@ -538,13 +561,13 @@ class APIKeyManager(models.Manager["APIKey"]):
             raise InvalidToken("unknown API key")
         key = keys.get(api_key.key_id)
         if key and crypto.digests_match(crypto.digest(key, *message), api_key.digest):
-            return api_key.key_id
+            return api_key, api_key.key_id
         in_grace = api_key.previous_expires_at is not None and api_key.previous_expires_at > now
         previous = keys.get(api_key.previous_key_id) if in_grace else None
         if previous and crypto.digests_match(
             crypto.digest(previous, *message), api_key.previous_digest
         ):
-            return api_key.previous_key_id
+            return api_key, api_key.previous_key_id
         raise InvalidToken("unknown API key")
 
     def _after_use(
@@ -609,8 +632,8 @@ class APIKeyManager(models.Manager["APIKey"]):
         selector, verifier = crypto.split_api_key(
             secret, setting("API_KEY_PREFIX"), setting("API_KEY_BODY_LENGTH")
         )
-        api_key = self.filter(selector=selector).first()
-        self._match(api_key, selector, verifier, timezone.now())
+        found = self.filter(selector=selector).first()
+        api_key = self._match(found, selector, verifier, timezone.now())[0]
         self.revoke(api_key)
         return api_key
 

@@ -6,13 +6,13 @@ Only ``reset/<token>/`` carries a secret, so it is the one prefix to scrub from 
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path, re_path
+from django.urls import URLPattern, URLResolver, path, re_path
 
 from .views import password_reset
 
 app_name = "securetokens"
 
-urlpatterns: list[URLPattern] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path(
         "password-reset/",
         password_reset.PasswordResetView.as_view(),

@@ -40,6 +40,7 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx_copybutton",
+    "myst_parser",
 ]
 
 # No intersphinx: it fetches inventories over the network, which CI may not reach, and with

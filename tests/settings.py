@@ -15,6 +15,8 @@ TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 _DB = os.environ.get("SECURETOKENS_TEST_DB", "sqlite")
+# One test database per run, so concurrent runs on one server cannot drop each other's tables.
+_TEST_NAME = f"test_securetokens_{os.getpid()}"
 if _DB == "postgresql":
     DATABASES = {
         "default": {
@@ -23,7 +25,7 @@ if _DB == "postgresql":
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": "127.0.0.1",
             "PORT": "5432",
-            "TEST": {"NAME": "test_securetokens"},
+            "TEST": {"NAME": _TEST_NAME},
         }
     }
 elif _DB == "mysql":
@@ -35,7 +37,7 @@ elif _DB == "mysql":
             "HOST": "127.0.0.1",
             "PORT": "3306",
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"NAME": "test_securetokens", "CHARSET": "utf8mb4"},
+            "TEST": {"NAME": _TEST_NAME, "CHARSET": "utf8mb4"},
         }
     }
 else:

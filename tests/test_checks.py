@@ -9,18 +9,25 @@ from django.test import override_settings
 
 from django_securetokens.checks import check_settings
 
+SHARED_CACHE = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache"}
+}
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 
 def ids(**securetokens):
-    with override_settings(SECURETOKENS=securetokens):
+    with override_settings(SECURETOKENS=securetokens, CACHES=SHARED_CACHE):
         return [m.id for m in check_settings()]
 
 
 def test_defaults_pass():
-    assert ids() == ["securetokens.W001"]  # the test settings use LocMemCache with DEBUG off
+    assert ids() == []
 
 
-def test_locmem_is_fine_in_debug():
-    with override_settings(DEBUG=True):
+def test_per_process_cache_warns_unless_debug():
+    with override_settings(CACHES=LOCMEM, DEBUG=False):
+        assert [m.id for m in check_settings()] == ["securetokens.W001"]
+    with override_settings(CACHES=LOCMEM, DEBUG=True):
         assert [m.id for m in check_settings()] == []
 
 
@@ -33,7 +40,10 @@ def test_locmem_is_fine_in_debug():
         ({"CODE_DIGITS": 5}, "securetokens.E003"),
         ({"CODE_DIGITS": 11}, "securetokens.E003"),
         ({"PURPOSES": {"password_reset": {"TTL": timedelta(hours=25)}}}, "securetokens.E004"),
-        ({"PURPOSES": {"password_reset": {"CODE_TTL": timedelta(minutes=11)}}}, "securetokens.E004"),
+        (
+            {"PURPOSES": {"password_reset": {"CODE_TTL": timedelta(minutes=11)}}},
+            "securetokens.E004",
+        ),
         ({"TTL": 3600}, "securetokens.E005"),
         ({"API_KEY_PREFIX": "Sk-Live"}, "securetokens.E006"),
         ({"CODE_MAX_ATTEMPTS": 11}, "securetokens.E007"),

@@ -15,6 +15,7 @@ from django_securetokens.exceptions import InvalidToken
 
 
 def test_crypto_and_recipes_import_no_django():
+    """The pure layer stays pure (DESIGN layers)."""
     code = (
         "import sys, django_securetokens.crypto, django_securetokens.recipes;"
         "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')];"
@@ -25,6 +26,7 @@ def test_crypto_and_recipes_import_no_django():
 
 
 def test_verifier_is_token_urlsafe_of_requested_size():
+    """R-01, R-02: token_urlsafe, 256 bits, 43 characters."""
     for nbytes in (16, 32, 48):
         verifier = crypto.new_verifier(nbytes)
         assert len(verifier) == crypto.verifier_length(nbytes)
@@ -62,11 +64,13 @@ def test_split_token_round_trip():
     ],
 )
 def test_split_token_rejects_bad_input(value):
+    """R-70, R-71, R-73, R-74, R-75: syntax first, bounded work."""
     with pytest.raises(InvalidToken):
         crypto.split_token(value, 32)
 
 
 def test_derived_keys_are_separated_by_purpose_and_secret():
+    """R-09, R-60: one key per purpose."""
     a = crypto.derive_key("secret", "password_reset")
     assert len(a) == 32
     assert a != crypto.derive_key("secret", "email_verification")
@@ -76,6 +80,7 @@ def test_derived_keys_are_separated_by_purpose_and_secret():
 
 
 def test_digest_is_keyed_and_length_prefixed():
+    """R-07: keyed HMAC-SHA-256, not a plain hash."""
     key = crypto.derive_key("secret", "p")
     d = crypto.digest(key, b"ab", b"c")
     assert len(d) == 32
@@ -84,10 +89,9 @@ def test_digest_is_keyed_and_length_prefixed():
     assert d != hashlib.sha256(b"abc").digest()
 
 
-@pytest.mark.parametrize(
-    "stored", [None, "None", "", b"", b"x" * 31, bytearray(32), 0, "é" * 32]
-)
+@pytest.mark.parametrize("stored", [None, "None", "", b"", b"x" * 31, bytearray(32), 0, "é" * 32])
 def test_digests_match_never_raises_on_bad_stored_values(stored):
+    """R-71, R-72: bytes only, no None == 'None'."""
     assert crypto.digests_match(b"\0" * 32, stored) is False
 
 
@@ -98,6 +102,7 @@ def test_digests_match_accepts_memoryview():
 
 
 def test_codes_are_zero_padded_ascii_digits():
+    """R-03: randbelow, zero-padded, ~10% leading zeros."""
     codes = [crypto.new_code(6) for _ in range(4000)]
     assert all(re.fullmatch(r"[0-9]{6}", c) for c in codes)
     leading_zero = sum(c[0] == "0" for c in codes) / len(codes)
@@ -112,15 +117,29 @@ def test_normalize_code_drops_spaces_and_hyphens(value):
 
 @pytest.mark.parametrize(
     "value",
-    ["١٢٣٤٥٦", "１２３４５６", "12345６", "12345", "1234567", "12345a", "123\t456", None, 123456,
-     "1" * 300, "123_456", "123456\n"],
+    [
+        "١٢٣٤٥٦",
+        "１２３４５６",
+        "12345６",
+        "12345",
+        "1234567",
+        "12345a",
+        "123\t456",
+        None,
+        123456,
+        "1" * 300,
+        "123_456",
+        "123456\n",
+    ],
 )
 def test_normalize_code_accepts_only_ascii_digits(value):
+    """R-34: no Arabic-Indic or fullwidth digits."""
     with pytest.raises(InvalidToken):
         crypto.normalize_code(value, 6)
 
 
 def test_api_key_format_and_checksum():
+    """R-51: prefix, base62 body, CRC32 checksum."""
     keys = set()
     for _ in range(1000):
         selector, verifier, key = crypto.new_api_key("sk_live", 43)
@@ -139,6 +158,7 @@ def test_api_key_format_and_checksum():
 
 
 def test_api_key_rejects_flipped_checksum_and_wrong_prefix():
+    """R-53: format checked without I/O."""
     _, _, key = crypto.new_api_key("sk_live", 43)
     flipped = key[:-1] + ("A" if key[-1] != "A" else "B")
     for bad in (flipped, "sk_test" + key[7:], key + "0", key[:-1], key.upper(), None, b"x"):
@@ -147,6 +167,7 @@ def test_api_key_rejects_flipped_checksum_and_wrong_prefix():
 
 
 def test_scanner_pattern_matches_keys_and_not_random_strings():
+    """R-52: a scanner regex."""
     pattern = re.compile(crypto.api_key_pattern("sk_live", 43))
     assert all(pattern.search(crypto.new_api_key("sk_live", 43)[2]) for _ in range(200))
     body = "".join(crypto.BASE62[i % 62] for i in range(49))

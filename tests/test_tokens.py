@@ -38,6 +38,7 @@ def test_issue_returns_selector_plus_256_bit_verifier(user):
 
 
 def test_stored_digest_is_keyed_not_a_plain_hash(reset_token):
+    """R-06, R-07: only a keyed digest is stored."""
     token, secret = reset_token
     stored = bytes(SecureToken.objects.get(pk=token.pk).digest)
     assert len(stored) == 32
@@ -48,6 +49,7 @@ def test_stored_digest_is_keyed_not_a_plain_hash(reset_token):
 
 
 def test_verify_does_not_consume_and_consume_works_once(reset_token):
+    """R-18, R-21: verify never consumes; consume once."""
     token, secret = reset_token
     assert SecureToken.objects.verify(secret, purpose="password_reset") == token
     assert SecureToken.objects.verify(secret, purpose="password_reset") == token
@@ -59,12 +61,14 @@ def test_verify_does_not_consume_and_consume_works_once(reset_token):
 
 
 def test_purpose_is_bound(user):
+    """R-04: purpose binding."""
     _, secret = SecureToken.objects.issue(user, purpose="password_reset")
     with pytest.raises(InvalidToken):
         SecureToken.objects.verify(secret, purpose="email_verification")
 
 
 def test_digest_copied_into_another_purpose_row_does_not_verify(user):
+    """R-04, R-60 (T-60)."""
     reset, reset_secret = SecureToken.objects.issue(user, purpose="password_reset")
     verify, _ = SecureToken.objects.issue(user, purpose="email_verification")
     SecureToken.objects.filter(pk=verify.pk).update(
@@ -76,11 +80,10 @@ def test_digest_copied_into_another_purpose_row_does_not_verify(user):
 
 
 def test_row_with_attacker_planted_sha256_does_not_verify(reset_token):
+    """R-07 (T-07): a DB writer cannot mint tokens."""
     token, _ = reset_token
     mine = token.selector + crypto.new_verifier(32)
-    SecureToken.objects.filter(pk=token.pk).update(
-        digest=hashlib.sha256(mine.encode()).digest()
-    )
+    SecureToken.objects.filter(pk=token.pk).update(digest=hashlib.sha256(mine.encode()).digest())
     with pytest.raises(InvalidToken):
         SecureToken.objects.verify(mine, purpose="password_reset")
 
@@ -93,6 +96,7 @@ def test_tampered_verifier_fails(reset_token):
 
 
 def test_null_digest_row_never_matches(reset_token):
+    """R-72 (T-72)."""
     token, secret = reset_token
     SecureToken.objects.filter(pk=token.pk).update(digest=b"")
     with pytest.raises(InvalidToken):
@@ -100,6 +104,7 @@ def test_null_digest_row_never_matches(reset_token):
 
 
 def test_new_token_supersedes_the_old_one(user):
+    """R-05: one live secret per (user, purpose)."""
     first, first_secret = SecureToken.objects.issue(user, purpose="password_reset")
     _, second_secret = SecureToken.objects.issue(user, purpose="password_reset")
     with pytest.raises(RevokedToken):
@@ -119,6 +124,7 @@ def test_tokens_of_other_users_and_purposes_are_not_superseded(user):
 
 
 def test_expired_token_fails_and_time_comes_from_python(reset_token):
+    """R-17, R-22."""
     token, secret = reset_token
     with time_machine.travel(token.expires_at - timedelta(seconds=1)):
         SecureToken.objects.verify(secret, purpose="password_reset")
@@ -138,6 +144,7 @@ def test_custom_ttl(user):
 
 
 def test_password_change_kills_tokens(reset_token, user):
+    """R-26."""
     _, secret = reset_token
     user.set_password("a new one")
     user.save()
@@ -146,13 +153,17 @@ def test_password_change_kills_tokens(reset_token, user):
 
 
 def test_email_change_by_queryset_update_kills_tokens(reset_token, user):
+    """R-26, by any path."""
     _, secret = reset_token
-    type(user).objects.filter(pk=user.pk).update(email="new@example.com")
+    type(user).objects.filter(pk=user.pk).update(**{user.get_email_field_name(): "n@example.com"})
     with pytest.raises(RevokedToken):
         SecureToken.objects.verify(secret, purpose="password_reset")
 
 
-def test_deactivation_kills_tokens_and_reactivation_after_expiry_does_not_revive(reset_token, user):
+def test_deactivation_kills_tokens_and_reactivation_after_expiry_does_not_revive(
+    reset_token, user
+):
+    """R-16, R-27."""
     token, secret = reset_token
     type(user).objects.filter(pk=user.pk).update(is_active=False)
     with pytest.raises(InvalidToken):
@@ -164,6 +175,7 @@ def test_deactivation_kills_tokens_and_reactivation_after_expiry_does_not_revive
 
 
 def test_deleting_the_user_deletes_tokens(reset_token, user):
+    """R-27."""
     _, secret = reset_token
     user.delete()
     with pytest.raises(InvalidToken):
@@ -188,8 +200,9 @@ def test_revoke_for_user(user):
 
 
 def test_email_bound_link_for_address_without_account(db):
-    token, secret = SecureToken.objects.issue(None, purpose="email_verification",
-                                              email="New@Example.com")
+    token, secret = SecureToken.objects.issue(
+        None, purpose="email_verification", email="New@Example.com"
+    )
     assert token.user is None and token.email == "new@example.com"
     assert SecureToken.objects.consume(secret, purpose="email_verification") == token
 
@@ -207,6 +220,7 @@ def test_data_is_kept(user):
 
 
 def test_verify_is_one_query(reset_token):
+    """R-13: lookup by selector, no plaintext and no LIKE in SQL."""
     _, secret = reset_token
     with CaptureQueriesContext(connection) as queries:
         SecureToken.objects.verify(secret, purpose="password_reset")
@@ -217,13 +231,14 @@ def test_verify_is_one_query(reset_token):
 
 
 def test_malformed_token_issues_no_query(db):
-    with CaptureQueriesContext(connection) as queries:
-        with pytest.raises(InvalidToken):
-            SecureToken.objects.verify("x" * 59, purpose="password_reset")
+    """R-70."""
+    with CaptureQueriesContext(connection) as queries, pytest.raises(InvalidToken):
+        SecureToken.objects.verify("x" * 59, purpose="password_reset")
     assert len(queries) == 0
 
 
 def test_uppercased_and_padded_tokens_fail(reset_token):
+    """R-11 (T-11)."""
     _, secret = reset_token
     for variant in (secret.upper(), secret + " ", " " + secret, secret[:16].upper() + secret[16:]):
         with pytest.raises(InvalidToken):
@@ -262,6 +277,7 @@ def test_signals(user):
 
 
 def test_secret_key_rotation_with_fallback(user):
+    """R-61 (T-61)."""
     with override_settings(SECRET_KEY="a" * 50):
         _, old = SecureToken.objects.issue(user, purpose="password_reset")
     with override_settings(SECRET_KEY="b" * 50, SECRET_KEY_FALLBACKS=["a" * 50]):
@@ -274,6 +290,7 @@ def test_secret_key_rotation_with_fallback(user):
 
 
 def test_dedicated_hmac_keys_survive_a_secret_key_rotation(user):
+    """R-63 (T-63)."""
     keys = {"HMAC_KEYS": ["k" * 40]}
     with override_settings(SECRET_KEY="a" * 50, SECURETOKENS=keys):
         _, secret = SecureToken.objects.issue(user, purpose="password_reset")
@@ -282,6 +299,7 @@ def test_dedicated_hmac_keys_survive_a_secret_key_rotation(user):
 
 
 def test_purge_deletes_only_stale_rows(user):
+    """R-12."""
     now = timezone.now()
     live, _ = SecureToken.objects.issue(user, purpose="password_reset")
     old_used, _ = SecureToken.objects.issue(UserFactory(), purpose="password_reset")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import TemplateView
 
 urlpatterns = [
@@ -13,8 +13,8 @@ urlpatterns = [
     # the ones django-securetokens mounts under the same accounts/ prefix.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # django-securetokens: once django_securetokens/urls.py exists, add (with `include`
-    # imported from django.urls) the line below. The home page picks its links up by itself.
-    #     path("accounts/", include("django_securetokens.urls")),
+    # django-securetokens' pages (namespace "securetokens"). The home page links to each flow
+    # as soon as its URL exists.
+    path("accounts/", include("django_securetokens.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,213 @@
+"""Numeric codes: issue_code / verify_code / consume_code, attempts and the failure cap."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import override_settings
+
+from django_securetokens.exceptions import (
+    ExpiredToken,
+    InvalidToken,
+    RevokedToken,
+    TooManyAttempts,
+    UsedToken,
+)
+from django_securetokens.models import SecureToken, TokenSlot
+
+from .factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+P = "email_verification"
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+
+def failures(user) -> int:
+    return TokenSlot.objects.get(purpose=P, owner=f"user:{user.pk}").failures
+
+
+def test_code_is_six_zero_padded_digits_and_lives_ten_minutes(user):
+    """R-03, R-08, R-24."""
+    token, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    assert re.fullmatch(r"[0-9]{6}", code)
+    assert token.expires_at - token.created_at == timedelta(minutes=10)
+    assert token.salt is not None and len(token.salt) == 16
+
+
+def test_salts_differ_between_rows(user):
+    """R-08."""
+    a, _ = SecureToken.objects.issue_code(user=user, purpose=P)
+    b, _ = SecureToken.objects.issue_code(user=UserFactory(), purpose=P)
+    assert a.salt != b.salt
+
+
+def test_consume_code_once(code_token, user):
+    token, code = code_token
+    assert SecureToken.objects.consume_code(code, purpose=P, user=user) == token
+    with pytest.raises(InvalidToken):  # no live code left for this owner
+        SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+@pytest.mark.parametrize("fmt", ["{} {}", "{}-{}", " {} - {} "])
+def test_spaces_and_hyphens_are_dropped(user, fmt):
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    SecureToken.objects.consume_code(fmt.format(code[:3], code[3:]), purpose=P, user=user)
+
+
+def test_unicode_digits_are_refused_and_counted(user):
+    """R-34, R-76."""
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    arabic = code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    fullwidth = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    for bad in (arabic, fullwidth, code[:5] + fullwidth[5]):
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.verify_code(bad, purpose=P, user=user)
+    assert SecureToken.objects.get(purpose=P, user=user).attempts == 3
+    SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+def test_code_dies_after_max_attempts(user):
+    """R-32."""
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    for _ in range(5):
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.verify_code(wrong(code), purpose=P, user=user)
+    with pytest.raises(TooManyAttempts):
+        SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+@override_settings(SECURETOKENS={"CODE_MAX_ATTEMPTS": 2})
+def test_max_attempts_is_configurable(user):
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.verify_code(wrong(code), purpose=P, user=user)
+    with pytest.raises(TooManyAttempts):
+        SecureToken.objects.verify_code(code, purpose=P, user=user)
+
+
+def test_failure_cap_spans_codes_and_only_success_resets_it(user):
+    """R-33 (T-33)."""
+    for _ in range(4):
+        _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+        for _ in range(5):
+            with pytest.raises(InvalidToken):
+                SecureToken.objects.verify_code(wrong(code), purpose=P, user=user)
+    assert failures(user) == 20
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    with pytest.raises(TooManyAttempts):
+        SecureToken.objects.consume_code(code, purpose=P, user=user)
+    with time_machine.travel(timedelta(days=30)):  # time alone does not reset it
+        _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+        with pytest.raises(TooManyAttempts):
+            SecureToken.objects.consume_code(code, purpose=P, user=user)
+    # The 256-bit link path stays open, and its success resets the cap.
+    _, link = SecureToken.objects.issue(user, purpose=P)
+    SecureToken.objects.consume(link, purpose=P)
+    assert failures(user) == 0
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+def test_success_resets_the_failure_count(user):
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(wrong(code), purpose=P, user=user)
+    assert failures(user) == 1
+    SecureToken.objects.consume_code(code, purpose=P, user=user)
+    assert failures(user) == 0
+
+
+def test_new_code_revokes_the_old_one(user):
+    """R-05."""
+    _, old = SecureToken.objects.issue_code(user=user, purpose=P)
+    _, new = SecureToken.objects.issue_code(user=user, purpose=P)
+    if old != new:
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.verify_code(old, purpose=P, user=user)
+    SecureToken.objects.consume_code(new, purpose=P, user=user)
+    assert SecureToken.objects.filter(purpose=P, user=user, kind="code").count() == 2
+
+
+def test_codes_and_links_coexist(user):
+    _, link = SecureToken.objects.issue(user, purpose=P)
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    SecureToken.objects.verify(link, purpose=P)
+    SecureToken.objects.verify_code(code, purpose=P, user=user)
+
+
+def test_code_is_bound_to_owner_and_purpose(user):
+    """R-04, R-14, R-31."""
+    other = UserFactory()
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    SecureToken.objects.issue_code(user=other, purpose=P)
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(code, purpose=P, user=other)
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(code, purpose="password_reset", user=user)
+    SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+def test_code_for_an_address(db):
+    token, code = SecureToken.objects.issue_code(purpose=P, email="Signup@Example.com")
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(code, purpose=P, email="other@example.com")
+    assert SecureToken.objects.consume_code(code, purpose=P, email="signup@example.com") == token
+
+
+def test_code_bound_to_user_and_new_address(user):
+    """R-04: bound to the exact address."""
+    _, code = SecureToken.objects.issue_code(
+        user=user, purpose="email_change", email="n@example.com"
+    )
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(
+            code, purpose="email_change", user=user, email="x@example.com"
+        )
+    SecureToken.objects.consume_code(
+        code, purpose="email_change", user=user, email="n@example.com"
+    )
+
+
+def test_expired_code(user):
+    token, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    with time_machine.travel(token.expires_at + timedelta(seconds=1)):
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+def test_expired_code_is_reported_precisely_when_judged(user):
+    token, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    SecureToken.objects.filter(pk=token.pk).update(expires_at=token.created_at)
+    with pytest.raises((InvalidToken, ExpiredToken)):
+        SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+def test_password_change_kills_codes(user):
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    user.set_password("changed")
+    user.save()
+    with pytest.raises(RevokedToken):
+        SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+def test_use_is_exactly_once(user):
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    token = SecureToken.objects.verify_code(code, purpose=P, user=user)
+    SecureToken.objects.use(token)
+    with pytest.raises(UsedToken):
+        SecureToken.objects.use(token)
+
+
+def test_no_identity_is_refused(db):
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code("123456", purpose=P)
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.issue_code(purpose=P)

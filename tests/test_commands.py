@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from django_securetokens.exceptions import RevokedToken
+from django_securetokens.models import APIKey, SecureToken
+
+from .factories import UserFactory
+
+
+def run(*args: str, stdin: str | None = None) -> str:
+    out = io.StringIO()
+    if stdin is not None:
+        import sys
+
+        old, sys.stdin = sys.stdin, io.StringIO(stdin)
+        try:
+            call_command(*args, stdout=out)
+        finally:
+            sys.stdin = old
+    else:
+        call_command(*args, stdout=out)
+    return out.getvalue().strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["token"], r"[A-Za-z0-9_-]{43}"),
+        (["token", "--bytes", "16"], r"[A-Za-z0-9_-]{22}"),
+        (["hex"], r"[0-9a-f]{64}"),
+        (["code"], r"[0-9]{6}"),
+        (["code", "--digits", "8"], r"[0-9]{8}"),
+        (["password", "--length", "16", "--symbols", "0"], r"[A-Za-z0-9]{16}"),
+        (["passphrase", "--words", "4", "--separator", " "], r"[a-z-]+( [a-z-]+){3}"),
+        (["apikey"], r"sk_live_[0-9A-Za-z]{49}"),
+        (["apikey", "--prefix", "acme_test"], r"acme_test_[0-9A-Za-z]{49}"),
+        (["key"], r"[A-Za-z0-9+/]{43}="),
+    ],
+)
+def test_generatesecret(args, pattern):
+    assert re.fullmatch(pattern, run("generatesecret", *args))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["token", "--bytes", "8"],
+        ["password", "--length", "2"],
+        ["apikey", "--prefix", "BAD"],
+        ["passphrase", "--wordlist", "/nonexistent"],
+    ],
+)
+def test_generatesecret_refuses_weak_or_bad_requests(args):
+    with pytest.raises(CommandError):
+        run("generatesecret", *args)
+
+
+@pytest.mark.django_db
+def test_purgesecuretokens():
+    old, _ = SecureToken.objects.issue(UserFactory(), purpose="password_reset")
+    SecureToken.objects.issue(UserFactory(), purpose="password_reset")
+    SecureToken.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=30))
+    assert run("purgesecuretokens", "--batch-size", "1") == "Deleted 1 secure token(s)."
+    assert SecureToken.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_purge_memory_stays_flat_with_many_rows():
+    import tracemalloc
+
+    user = UserFactory()
+    token, _ = SecureToken.objects.issue(user, purpose="password_reset")
+    past = timezone.now() - timedelta(days=30)
+    rows = []
+    for i in range(3000):
+        token.pk = None
+        token.selector = f"{i:016x}"
+        token.expires_at = past
+        rows.append(
+            SecureToken(
+                **{f.attname: getattr(token, f.attname) for f in SecureToken._meta.concrete_fields}
+            )
+        )
+    SecureToken.objects.bulk_create(rows)
+    tracemalloc.start()
+    deleted = SecureToken.objects.purge(batch_size=500)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert deleted == 3000
+    assert peak < 5 * 1024 * 1024
+
+
+@pytest.mark.django_db
+def test_apikeyreport_lists_keys_on_old_key_versions():
+    with override_settings(SECRET_KEY="a" * 50):
+        _, old_unused = APIKey.objects.issue(name="old-unused")
+        _, old_used = APIKey.objects.issue(name="old-used")
+    with override_settings(SECRET_KEY="b" * 50, SECRET_KEY_FALLBACKS=["a" * 50]):
+        APIKey.objects.issue(name="new")
+        APIKey.objects.authenticate(old_used)
+        report = run("apikeyreport")
+        assert "old-unused" in report and "old-used" not in report and "new" not in report
+        assert report.endswith("1 API key(s) on an old key version.")
+        with pytest.raises(SystemExit):
+            run("apikeyreport", "--fail")
+
+
+@pytest.mark.django_db
+def test_revokeapikey_reads_the_key_from_stdin():
+    key, secret = APIKey.objects.issue(name="leaked")
+    assert "Revoked" in run("revokeapikey", stdin=secret + "\n")
+    with pytest.raises(RevokedToken):
+        APIKey.objects.authenticate(secret)
+    with pytest.raises(CommandError):
+        run("revokeapikey", "--key", "sk_live_nope")
