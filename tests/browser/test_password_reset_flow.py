@@ -16,6 +16,7 @@ import time
 
 import pytest
 from django.core import mail
+from django.db import connections
 
 from django_securetokens import tasks
 from tests.factories import UserFactory
@@ -56,10 +57,17 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the test itself only touches
-    # the database between browser steps, never concurrently with it.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def walker(transactional_db):
+    """The user, created before Playwright starts (see ``browser``)."""
+    return UserFactory(username="walker", email="walker@example.com", is_staff=True)
+
+
+@pytest.fixture
+def browser(walker, monkeypatch):
+    # Playwright's sync API runs an event loop in this thread, and inside it Django hands out
+    # a connection of its own: the test makes no query there, and whatever opened one is
+    # closed before leaving, or the test database could not be dropped.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
@@ -68,6 +76,7 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+            connections.close_all()
 
 
 def wait_for_mail(count, timeout=10.0):
@@ -80,9 +89,8 @@ def wait_for_mail(count, timeout=10.0):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_request_mail_link_new_password_and_sign_in(browser, live_server, settings):
+def test_request_mail_link_new_password_and_sign_in(live_server, settings, browser):
     settings.SECURETOKENS = {**settings.SECURETOKENS, "BASE_URL": live_server.url}
-    UserFactory(username="walker", email="walker@example.com", is_staff=True)
     page = browser.new_page()
     seen_urls = []
     page.on("request", lambda request: seen_urls.append(request.url))
