@@ -73,7 +73,7 @@ test-mysql: $(INSTALLED_MYSQL)
 test-custom-user: $(INSTALLED)
 	DJANGO_SETTINGS_MODULE=tests.settings_custom_user $(PY) -m pytest $(PYTEST_ARGS) \
 		tests/test_custom_user.py tests/test_tokens.py tests/test_codes.py \
-		tests/test_bad_input.py tests/test_storage.py
+		tests/test_bad_input.py tests/test_storage.py tests/test_custom_user_password_reset.py
 
 test-all-db: test test-redis test-postgresql test-mysql
 
