@@ -145,3 +145,25 @@ urlpatterns = [
     path("accounts/", include("django_securetokens.urls")),
     path("branded/", PasswordResetView.as_view(extra_email_context={"brand": "Acme"})),
 ]
+
+
+def test_notification_job_skips_missing_users_and_falls_back_to_the_origin(user, settings):
+    from django_securetokens.views.password_reset import send_password_changed
+
+    prefix = "django_securetokens/email/password_changed"
+    send_password_changed(user_pk="999999", origin="https://o.example", template_prefix=prefix)
+    assert mail.outbox == []
+
+    settings.LOGIN_URL = "no-such-url-name"
+    send_password_changed(user_pk=str(user.pk), origin="https://o.example", template_prefix=prefix)
+    assert "https://o.example\n" in mail.outbox[0].body
+
+
+def test_admin_jobs_skip_ineligible_users(user):
+    user.is_active = False
+    user.save()
+    kwargs = PasswordResetView().job_kwargs("https://testserver.example")
+
+    send_password_reset(**kwargs, user_pks=[str(user.pk)])
+
+    assert mail.outbox == []

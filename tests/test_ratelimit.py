@@ -66,3 +66,21 @@ def test_client_ip(settings, count, forwarded, expected):
     request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR=forwarded)
 
     assert ratelimit.client_ip(request) == expected
+
+
+def test_a_window_that_expires_between_add_and_incr_starts_again(monkeypatch):
+    cache = caches["default"]
+    real_incr = cache.incr
+    calls = []
+
+    def flaky_incr(key, delta=1, version=None):
+        calls.append(key)
+        if len(calls) == 1:
+            cache.delete(key)
+            raise ValueError("key expired")
+        return real_incr(key, delta, version)
+
+    monkeypatch.setattr(cache, "incr", flaky_incr)
+
+    assert ratelimit.hit("race", "k", 1, 60)
+    assert not ratelimit.hit("race", "k", 1, 60)

@@ -726,3 +726,45 @@ def test_concurrent_posts_with_one_link_succeed_once():
 def test_confirm_view_is_get_only(client):
     assert client.post("/accounts/reset/x/").status_code == 405
     assert PasswordResetConfirmView.http_method_names
+
+
+# --- defensive branches -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["confirm", "set"])
+def test_an_ineligible_user_is_refused_even_with_a_live_token(client, victim, monkeypatch, where):
+    # The engine already kills tokens when the password, email or active flag changes; the
+    # views check eligibility again so that a custom policy cannot be bypassed.
+    from django_securetokens.views import password_reset
+
+    request_reset(client, "user@example.com")
+    path = link_path(mail.outbox[0])
+    if where == "set":
+        client.get(path)
+    monkeypatch.setattr(password_reset, "is_eligible", lambda user: False)
+
+    response = client.get(path if where == "confirm" else SET)
+
+    assert b"invalid or has expired" in response.content
+    assert SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize(
+    ("pk", "reference"),
+    [("1", "0" * 64), (True, "0" * 64), (None, None), (1, 123), (10**9, "0" * 64)],
+)
+def test_malformed_session_references_are_refused(client, victim, pk, reference):
+    open_link(client)
+    session = client.session
+    session[SESSION_KEY] = {"pk": pk, "reference": reference}
+    session.save()
+
+    assert b"invalid or has expired" in client.get(SET).content
+
+
+def test_complete_page_without_a_resolvable_login_url(client, settings):
+    settings.LOGIN_URL = "no-such-url-name"
+
+    response = client.get(COMPLETE)
+
+    assert response.status_code == 200 and b"Sign in" not in response.content
