@@ -768,3 +768,30 @@ def test_complete_page_without_a_resolvable_login_url(client, settings):
     response = client.get(COMPLETE)
 
     assert response.status_code == 200 and b"Sign in" not in response.content
+
+
+def test_no_table_session_or_cache_entry_holds_the_secret_at_any_step(client, victim):
+    from django.contrib.sessions.models import Session
+    from django.core.cache import caches
+
+    from .test_storage import dump_cells, encodings
+
+    def everything():
+        cells = dump_cells()
+        cells += [json.dumps(s.get_decoded()) for s in Session.objects.all()]
+        cache = caches["default"]
+        if hasattr(cache, "_cache"):  # LocMemCache: its keys and pickled values
+            cells += [f"{k}{v!r}" for k, v in cache._cache.items()]
+        return "\n".join(cells)
+
+    request_reset(client, "user@example.com")
+    secret = secret_of(link_path(mail.outbox[0]))
+    needles = encodings(secret) | encodings(secret[16:])
+    after_request = everything()
+    client.get(f"/accounts/reset/{secret}/")
+    after_link = everything()
+    set_password(client)
+    after_reset = everything()
+
+    for dump in (after_request, after_link, after_reset):
+        assert not [n for n in needles if n in dump]
