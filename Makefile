@@ -19,7 +19,7 @@ INSTALLED_BROWSER := $(VENV)/.installed-browser
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user test-all-db coverage \
+.PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz matrix test-all-db coverage \
 	test-browser lint format docs demo bench bench-password-reset clean distclean
 
 help:
@@ -29,6 +29,8 @@ help:
 	@echo "make test-postgresql  run the tests on PostgreSQL (127.0.0.1:5432)"
 	@echo "make test-mysql       run the tests on MariaDB/MySQL (127.0.0.1:3306)"
 	@echo "make test-custom-user the engine with a UUID-keyed custom user model"
+	@echo "make fuzz             property-based fuzzing with CI's budget"
+	@echo "make matrix           the suite on every supported Python x Django pair (tox)"
 	@echo "make test-all-db      all four of the above"
 	@echo "make test-browser     the end-to-end flows in headless Chromium (needs apt-get install chromium)"
 	@echo "make coverage         the SQLite tests under coverage, with a report"
@@ -74,6 +76,18 @@ test-custom-user: $(INSTALLED)
 	DJANGO_SETTINGS_MODULE=tests.settings_custom_user $(PY) -m pytest $(PYTEST_ARGS) \
 		tests/test_custom_user.py tests/test_tokens.py tests/test_codes.py \
 		tests/test_bad_input.py tests/test_storage.py tests/test_custom_user_password_reset.py
+
+# Property-based fuzzing with CI's fixed, derandomised budget (>= 10,000 inputs in all).
+fuzz: $(INSTALLED)
+	SECURETOKENS_FUZZ_EXAMPLES=2500 $(PY) -m pytest $(PYTEST_ARGS) tests/test_fuzz_engine.py
+
+# Every supported Python x Django pair (tox.ini). pyenv's interpreters go on PATH first, since
+# tox looks for python3.X there and does not follow pyenv's shims.
+PYENV_BINS := $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[0-3].*/bin 2>/dev/null | tr '\n' ':')
+matrix: $(INSTALLED)
+	$(PIP) install --quiet 'tox>=4.2'
+	PATH="$(PYENV_BINS)$$PATH" $(BIN)/tox run-parallel --parallel 2 --parallel-no-spinner \
+		-- -q $(PYTEST_ARGS)
 
 test-all-db: test test-redis test-postgresql test-mysql
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+import django
+
 SECRET_KEY = "tests-only-secret-key-that-is-long-enough-to-be-realistic-0123456789"
 DEBUG = False
 USE_TZ = True
@@ -96,7 +98,11 @@ CACHES = {
 }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+_LOCMEM_MAIL = "django.core.mail.backends.locmem.EmailBackend"
+if django.VERSION >= (6, 1):  # MAILERS replaces EMAIL_BACKEND from Django 6.1
+    MAILERS = {"default": {"BACKEND": _LOCMEM_MAIL}}
+else:
+    EMAIL_BACKEND = _LOCMEM_MAIL
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get(
@@ -110,8 +112,16 @@ STATIC_URL = "static/"
 
 # Nothing leaves the machine: every message is written as a file in example_project/sent_mail/,
 # where you can open it and follow its link.
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-EMAIL_FILE_PATH = BASE_DIR / "sent_mail"
+if django.VERSION >= (6, 1):  # MAILERS replaces EMAIL_BACKEND from Django 6.1
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": BASE_DIR / "sent_mail"},
+        }
+    }
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = BASE_DIR / "sent_mail"
 DEFAULT_FROM_EMAIL = "demo@example.com"
 
 SECURETOKENS = {"BASE_URL": "http://127.0.0.1:8000"}
