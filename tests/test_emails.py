@@ -156,7 +156,7 @@ def test_notification_job_skips_missing_users_and_falls_back_to_the_origin(user,
 
     settings.LOGIN_URL = "no-such-url-name"
     send_password_changed(user_pk=str(user.pk), origin="https://o.example", template_prefix=prefix)
-    assert "https://o.example\n" in mail.outbox[0].body
+    assert "https://o.example/\n" in mail.outbox[0].body
 
 
 def test_admin_jobs_skip_ineligible_users(user):

@@ -74,6 +74,14 @@ def _origin_site_name(origin: str) -> str:
     return urlsplit(origin).hostname or origin
 
 
+def _login_url() -> str | None:
+    """``LOGIN_URL`` resolved to a path, or None when it names no URL of this site."""
+    try:
+        return resolve_url(settings.LOGIN_URL)
+    except NoReverseMatch:
+        return None
+
+
 class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
     """``password_reset``: ask for an address, always redirect to ``password_reset_sent``.
 
@@ -144,7 +152,7 @@ class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
         form: PasswordResetRequestForm = self.form_class()
         return form.get_users(email)
 
-    @sensitive_variables("secret", "context", "message")
+    @sensitive_variables("secret", "path", "context", "message")
     def send_links(self, users: Iterable[AbstractBaseUser], origin: str) -> int:
         """Issue a token for each eligible user in *users* and mail the link to the address
         stored on the account (R-41, R-69). Return how many mails went out."""
@@ -172,13 +180,6 @@ class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
         return sent
 
 
-def _rebuild_view(view: str, options: dict[str, Any], base: type[Any]) -> Any:
-    view_class = import_string(view)
-    if not (isinstance(view_class, type) and issubclass(view_class, base)):
-        raise ValueError(f"{view} is not a {base.__name__}")
-    return view_class(**options)
-
-
 @task
 def send_password_reset(
     *,
@@ -193,7 +194,10 @@ def send_password_reset(
     It rebuilds the :class:`PasswordResetView` subclass named *view* with *options*, finds
     the accounts and sends their links, all off the request path (R-36).
     """
-    instance: PasswordResetView = _rebuild_view(view, options, PasswordResetView)
+    view_class = import_string(view)
+    if not (isinstance(view_class, type) and issubclass(view_class, PasswordResetView)):
+        raise ValueError(f"{view} is not a PasswordResetView")
+    instance = view_class(**options)
     if email is not None:
         users: Iterable[AbstractBaseUser] = instance.get_users(email)
     else:
@@ -365,15 +369,11 @@ def send_password_changed(*, user_pk: str, origin: str, template_prefix: str) ->
     to = getattr(user, user.get_email_field_name(), "") if user is not None else ""
     if user is None or not to:
         return
-    try:
-        login_url = origin + resolve_url(settings.LOGIN_URL)
-    except NoReverseMatch:
-        login_url = origin
     context = {
         "user": user,
         "origin": origin,
         "site_name": _origin_site_name(origin),
-        "login_url": login_url,
+        "login_url": origin + (_login_url() or "/"),
     }
     send_email(render_email(template_prefix, context, to=to), user_pk=user.pk)
 
@@ -385,8 +385,5 @@ class PasswordResetCompleteView(TokenPageMixin, TemplateView):
     title = _("Password changed")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        try:
-            kwargs.setdefault("login_url", resolve_url(settings.LOGIN_URL))
-        except NoReverseMatch:
-            kwargs.setdefault("login_url", None)
+        kwargs.setdefault("login_url", _login_url())
         return super().get_context_data(**kwargs)
