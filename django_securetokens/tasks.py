@@ -75,9 +75,9 @@ def run_now(name: str, kwargs: dict[str, Any]) -> None:
 def run_in_thread(name: str, kwargs: dict[str, Any]) -> None:
     """The default sender: run the job in a background thread once the transaction commits.
 
-    Jobs run one at a time in a single daemon thread of the web process, so a slow mail
-    server delays mail, never responses. A job still queued when the process exits is lost;
-    use a task queue when that matters.
+    Jobs run one at a time in a single background thread of the web process, so a slow mail
+    server delays mail, never responses. Python finishes queued jobs before a normal exit,
+    but a killed process loses them; use a task queue when that matters.
     """
     transaction.on_commit(lambda: _submit(name, kwargs))
 
