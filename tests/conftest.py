@@ -57,12 +57,13 @@ def mail_now(settings):
 
 
 @pytest.fixture
-def clear_cache():
-    """Start with no rate-limit counters (LocMemCache lives as long as the process)."""
-    from django.core.cache import caches
+def fresh_cache(settings):
+    """Rate-limit counters start from zero: the cache gets a key prefix of its own for this
+    test. Nothing is flushed, so parallel runs sharing one Redis cannot disturb each other."""
+    import secrets
 
     from django_securetokens.conf import setting
 
-    caches[setting("CACHE")].clear()
-    yield
-    caches[setting("CACHE")].clear()
+    alias = setting("CACHE")
+    prefix = f"test-{secrets.token_hex(8)}"
+    settings.CACHES = {**settings.CACHES, alias: {**settings.CACHES[alias], "KEY_PREFIX": prefix}}

@@ -21,7 +21,7 @@ from django_securetokens.models import SecureToken
 
 from .factories import UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "clear_cache")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "fresh_cache")]
 
 CHANGELIST = "/admin/auth/user/"
 

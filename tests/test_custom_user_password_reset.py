@@ -15,7 +15,7 @@ from django_securetokens.views.password_reset import queue_reset_links
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("mail_now", "clear_cache"),
+    pytest.mark.usefixtures("mail_now", "fresh_cache"),
     pytest.mark.skipif(
         settings.AUTH_USER_MODEL != "tests.CustomUser",
         reason="runs under tests.settings_custom_user only",

@@ -15,7 +15,7 @@ from django_securetokens.views.password_reset import PasswordResetView, send_pas
 
 from .factories import UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "clear_cache")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "fresh_cache")]
 
 RESET = reverse("securetokens:password_reset")
 

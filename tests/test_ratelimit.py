@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from django_securetokens import ratelimit
 
-pytestmark = pytest.mark.usefixtures("clear_cache")
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def test_hit_allows_up_to_the_limit():

@@ -52,7 +52,7 @@ if _missing and REQUIRED:  # pragma: no cover - depends on the environment
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(_missing is not None, reason=f"browser test skipped: {_missing}"),
-    pytest.mark.usefixtures("clear_cache"),
+    pytest.mark.usefixtures("fresh_cache"),
 ]
 
 
