@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.utils.module_loading import import_string
 
 from . import crypto
 from .conf import DEFAULTS, EMAIL_VERIFICATION, get_settings, ttl_ceiling, user_settings
@@ -218,3 +220,78 @@ def _check_cache(alias: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+_RATE_SETTINGS = (
+    "PASSWORD_RESET_RATE_PER_EMAIL",
+    "PASSWORD_RESET_RATE_PER_IP",
+    "PASSWORD_RESET_CONFIRM_RATE_PER_IP",
+)
+
+
+def _is_rate(value: Any) -> bool:
+    def positive(n: Any) -> bool:
+        return isinstance(n, int) and not isinstance(n, bool) and n > 0
+
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) > 0
+        and all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 and all(map(positive, pair))
+            for pair in value
+        )
+    )
+
+
+def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
+    """Check the password-reset flow's settings: rate limits, mail sender, link origin."""
+    messages: list[CheckMessage] = []
+    merged = get_settings()
+    for name in _RATE_SETTINGS:
+        if not _is_rate(merged[name]):
+            messages.append(
+                Error(
+                    f"SECURETOKENS[{name!r}] must be a non-empty list of (most requests, "
+                    "window in seconds) pairs of positive integers.",
+                    id="securetokens.E016",
+                )
+            )
+    try:
+        sender = import_string(merged["EMAIL_SENDER"])
+    except (ImportError, AttributeError, TypeError, ValueError):
+        sender = None
+    if not callable(sender):
+        messages.append(
+            Error(
+                f"SECURETOKENS['EMAIL_SENDER'] = {merged['EMAIL_SENDER']!r} is not the dotted "
+                "path of a callable.",
+                id="securetokens.E017",
+            )
+        )
+    if not merged["BASE_URL"] and not settings.DEBUG:
+        messages.append(
+            Warning(
+                "SECURETOKENS['BASE_URL'] is not set: links in email take their host from "
+                "each request (validated against ALLOWED_HOSTS).",
+                hint="Set it to the site's canonical https:// origin (R-45).",
+                id="securetokens.W004",
+            )
+        )
+    if merged["ADMIN_USER_ACTION"] and apps.is_installed("django.contrib.admin"):
+        from .admin_users import send_password_reset_email, user_admin
+
+        model_admin = user_admin()
+        if model_admin is not None and send_password_reset_email not in (
+            model_admin.actions or ()
+        ):
+            messages.append(
+                Warning(
+                    "The user admin lacks the 'send password reset email' action.",
+                    hint="Put 'django.contrib.admin' before 'django_securetokens' in "
+                    "INSTALLED_APPS, add django_securetokens.admin_users."
+                    "send_password_reset_email to your UserAdmin.actions, or set "
+                    "SECURETOKENS['ADMIN_USER_ACTION'] = False.",
+                    id="securetokens.W005",
+                )
+            )
+    return messages

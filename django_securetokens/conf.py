@@ -62,6 +62,22 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,
     # Alias in CACHES that holds rate-limit counters; must be shared across processes.
     "CACHE": "default",
+    # --- password reset ---
+    # Rate limits as (most requests, window in seconds) pairs; every pair must hold. Reset
+    # requests per submitted address, counted whether or not an account has it:
+    "PASSWORD_RESET_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
+    # Reset requests per client IP; over the limit the answer is the usual one and no
+    # mail goes out:
+    "PASSWORD_RESET_RATE_PER_IP": ((20, 60),),
+    # Reset links opened per client IP; over the limit the link page answers 429:
+    "PASSWORD_RESET_CONFIRM_RATE_PER_IP": ((20, 60),),
+    # Dotted path of a callable(task: str, kwargs: dict) that runs a mail job off the request
+    # path, so response times do not tell whether an account exists. The default
+    # runs it in a background thread once the transaction commits; point it at your task
+    # queue to send from a worker (see the password-reset how-to).
+    "EMAIL_SENDER": "django_securetokens.tasks.run_in_thread",
+    # Add the "send password reset email" action to the user admin of admin.site.
+    "ADMIN_USER_ACTION": True,
 }
 
 # Longest lifetimes allowed; anything not listed is capped at 24 hours. A

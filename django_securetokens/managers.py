@@ -384,6 +384,42 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         """Like :meth:`verify`, and mark the token used: succeeds exactly once."""
         return self.use(self.verify(secret, purpose))
 
+    def reference(self, token: SecureToken) -> str:
+        """A value by which a session can point at a verified *token* without the secret.
+
+        Django keeps the plaintext reset token in the session; this keeps ``token.pk`` and
+        this value instead (R-06): an HMAC of the stored digest under the purpose's key. It
+        proves the holder saw a valid link without being usable as one, and it changes with
+        every new token, so an old session cannot point at a newer row.
+        """
+        key = _token_keys(token.purpose).get(token.key_id, _DUMMY_KEY)
+        return crypto.digest(key, b"session-reference", bytes(token.digest)).hex()
+
+    def verify_reference(
+        self, pk: object, reference: object, purpose: object = "password_reset"
+    ) -> SecureToken:
+        """Return the live token that :meth:`reference` gave *reference* for, or raise.
+
+        Every check of :meth:`verify` is repeated (live, user still active, password and
+        email unchanged), so a reference is only as good as the token it points at (R-16).
+        """
+        token = None
+        try:
+            purpose = _check_purpose(purpose)
+            if not isinstance(pk, int) or isinstance(pk, bool) or not isinstance(reference, str):
+                raise InvalidToken("malformed session reference")
+            token = self.select_related("user").filter(pk=pk, purpose=purpose, kind="link").first()
+            key = _token_keys(purpose).get(token.key_id) if token else None
+            if token is None or key is None:
+                raise InvalidToken("unknown session reference")
+            expected = self.reference(token).encode()
+            if not crypto.digests_match(expected, reference.encode("ascii", "replace")):
+                raise InvalidToken("session reference does not match")
+            self._check_state(token, key, timezone.now())
+        except TokenError as error:
+            raise self._reject(error, purpose, token) from None
+        return token
+
     @sensitive_variables("code")
     def verify_code(
         self,

@@ -47,3 +47,33 @@ def slot_of(user, purpose):
 
     owner = hashlib.sha256(f"user:{user.pk}".encode()).hexdigest()
     return TokenSlot.objects.get(purpose=purpose, owner=owner)
+
+
+def run_immediately(name, kwargs):
+    """An ``EMAIL_SENDER`` for tests: run the mail job at once, inside the test transaction
+    (``transaction.on_commit`` never fires there)."""
+    from django_securetokens.tasks import run_job
+
+    run_job(name, kwargs)
+
+
+@pytest.fixture
+def mail_now(settings):
+    """Mail jobs run synchronously, so a test sees their mail as soon as the response is in."""
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        "EMAIL_SENDER": "tests.conftest.run_immediately",
+    }
+
+
+@pytest.fixture
+def fresh_cache(settings):
+    """Rate-limit counters start from zero: the cache gets a key prefix of its own for this
+    test. Nothing is flushed, so parallel runs sharing one Redis cannot disturb each other."""
+    import secrets
+
+    from django_securetokens.conf import setting
+
+    alias = setting("CACHE")
+    prefix = f"test-{secrets.token_hex(8)}"
+    settings.CACHES = {**settings.CACHES, alias: {**settings.CACHES[alias], "KEY_PREFIX": prefix}}

@@ -11,21 +11,30 @@ from django.views.decorators.cache import never_cache
 
 @method_decorator(never_cache, name="dispatch")
 class TokenPageMixin:
-    """``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer`` on every response.
+    """``Cache-Control: no-store`` and a strict ``Referrer-Policy`` on every response.
 
     A page reached through a secret link must not be stored by a shared cache (R-44), and
     must not hand its URL to the next site in a ``Referer`` header (R-43); Django's global
     ``same-origin`` referrer policy is not enough, because a token page can link offsite.
+
+    The policy is :attr:`referrer_policy`, sent as a header and (through the context) in
+    ``base.html``'s ``<meta name="referrer">``.
     """
 
     title: Any = ""
+    #: ``no-referrer`` by default. A page whose *form* POSTs back must use ``same-origin``:
+    #: under ``no-referrer`` browsers send ``Origin: null`` with every POST (Fetch
+    #: standard), which Django's CSRF check rightly refuses. Such a page must therefore
+    #: never have a secret in its own URL.
+    referrer_policy = "no-referrer"
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = self.referrer_policy
         return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("title", self.title)
+        kwargs.setdefault("referrer_policy", self.referrer_policy)
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
         return context
