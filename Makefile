@@ -14,12 +14,13 @@ DEMO_ADDR := 127.0.0.1:8000
 # Stamps inside the venv: reinstall only when pyproject.toml changes.
 INSTALLED := $(VENV)/.installed
 INSTALLED_MYSQL := $(VENV)/.installed-mysql
+INSTALLED_BROWSER := $(VENV)/.installed-browser
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz matrix test-all-db coverage \
-	lint format docs demo bench clean distclean
+	test-browser lint format docs demo bench bench-password-reset clean distclean
 
 help:
 	@echo "make demo             run the example site on http://$(DEMO_ADDR)/ (admin / admin)"
@@ -31,11 +32,13 @@ help:
 	@echo "make fuzz             property-based fuzzing with CI's budget"
 	@echo "make matrix           the suite on every supported Python x Django pair (tox)"
 	@echo "make test-all-db      all four of the above"
+	@echo "make test-browser     the end-to-end flows in headless Chromium (needs apt-get install chromium)"
 	@echo "make coverage         the SQLite tests under coverage, with a report"
 	@echo "make lint             ruff check, ruff format --check and mypy"
 	@echo "make format           let ruff fix and format the code"
 	@echo "make docs             build the Sphinx docs into docs/_build/html (warnings are errors)"
-	@echo "make bench            run benchmarks/run.py"
+	@echo "make bench            run the benchmarks"
+	@echo "make bench-password-reset  reset-request timing, known vs unknown addresses (R-36)"
 	@echo "make venv             create .venv and install the package with its dev extras"
 	@echo "make clean            remove build, docs and coverage output (distclean: and .venv)"
 
@@ -49,6 +52,11 @@ $(INSTALLED): pyproject.toml
 # mysqlclient compiles against libmariadb-dev (apt-get install libmariadb-dev pkg-config).
 $(INSTALLED_MYSQL): $(INSTALLED)
 	$(PIP) install -e '.[mysql]'
+	touch $@
+
+# Playwright drives Debian's /usr/bin/chromium; never `playwright install`, which downloads.
+$(INSTALLED_BROWSER): $(INSTALLED)
+	$(PIP) install -e '.[browser]'
 	touch $@
 
 test: $(INSTALLED)
@@ -67,7 +75,7 @@ test-mysql: $(INSTALLED_MYSQL)
 test-custom-user: $(INSTALLED)
 	DJANGO_SETTINGS_MODULE=tests.settings_custom_user $(PY) -m pytest $(PYTEST_ARGS) \
 		tests/test_custom_user.py tests/test_tokens.py tests/test_codes.py \
-		tests/test_bad_input.py tests/test_storage.py
+		tests/test_bad_input.py tests/test_storage.py tests/test_custom_user_password_reset.py
 
 # Property-based fuzzing with CI's fixed, derandomised budget (>= 10,000 inputs in all).
 fuzz: $(INSTALLED)
@@ -82,6 +90,10 @@ matrix: $(INSTALLED)
 		-- -q $(PYTEST_ARGS)
 
 test-all-db: test test-redis test-postgresql test-mysql
+
+# SECURETOKENS_BROWSER_REQUIRED turns "skipped: no browser" into a failure.
+test-browser: $(INSTALLED_BROWSER)
+	SECURETOKENS_BROWSER_REQUIRED=1 $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 coverage: $(INSTALLED)
 	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
@@ -110,12 +122,14 @@ demo: $(INSTALLED)
 	@echo
 	$(PY) example_project/manage.py runserver $(DEMO_ADDR)
 
-bench: $(INSTALLED)
+bench: $(INSTALLED) bench-password-reset
 	@if [ -f benchmarks/run.py ]; then \
 		$(PY) benchmarks/run.py; \
-	else \
-		echo "No benchmarks yet: benchmarks/run.py does not exist."; \
 	fi
+
+# The medians for known and unknown addresses must differ by < 10 % (exit status 1 if not).
+bench-password-reset: $(INSTALLED)
+	$(PY) benchmarks/password_reset_timing.py
 
 clean:
 	rm -rf build dist docs/_build htmlcov .coverage .coverage.* coverage.xml \

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +11,12 @@ class SecureTokensConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .checks import check_settings
+        from .checks import check_password_reset, check_settings
+        from .conf import setting
 
         checks.register(check_settings, checks.Tags.security)
+        checks.register(check_password_reset, checks.Tags.security)
+        if setting("ADMIN_USER_ACTION") and apps.is_installed("django.contrib.admin"):
+            from .admin_users import attach_user_action
+
+            attach_user_action()

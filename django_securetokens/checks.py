@@ -8,21 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.utils.module_loading import import_string
 
 from . import crypto
-from .conf import DEFAULTS, EMAIL_VERIFICATION, PASSWORD_RESET, get_settings, user_settings
+from .conf import DEFAULTS, EMAIL_VERIFICATION, get_settings, ttl_ceiling, user_settings
 
-_HOUR = timedelta(hours=1)
 _DAY = timedelta(hours=24)
-
-# Hard ceilings on lifetimes (R-22, R-24): (purpose, setting) -> maximum.
-_MAX_TTL = {
-    (PASSWORD_RESET, "TTL"): _DAY,
-    (PASSWORD_RESET, "CODE_TTL"): timedelta(minutes=10),
-    (EMAIL_VERIFICATION, "CODE_TTL"): _DAY,
-}
+_POLICY_KEYS = {"TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES"}
 _PER_PROCESS_CACHES = {
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -43,6 +38,16 @@ def _range_error(name: str, value: Any, low: int, high: int, id: str) -> list[Ch
 def _check_ttls(merged: dict[str, Any]) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     purposes = {None: merged, **merged["PURPOSES"]}
+    for purpose, rules in merged["PURPOSES"].items():
+        unknown = sorted(set(rules) - _POLICY_KEYS)
+        if unknown:
+            messages.append(
+                Error(
+                    f"Unknown keys in SECURETOKENS['PURPOSES'][{purpose!r}]: "
+                    f"{', '.join(unknown)}.",
+                    id="securetokens.E001",
+                )
+            )
     for purpose, rules in purposes.items():
         where = f"SECURETOKENS[{'PURPOSES'!r}][{purpose!r}]" if purpose else "SECURETOKENS"
         for name in ("TTL", "CODE_TTL"):
@@ -56,7 +61,7 @@ def _check_ttls(merged: dict[str, Any]) -> list[CheckMessage]:
                     )
                 )
                 continue
-            ceiling = _MAX_TTL.get((purpose, name), _DAY)
+            ceiling = ttl_ceiling(purpose or "", name)
             if purpose == EMAIL_VERIFICATION and name == "TTL" and value > _DAY:
                 messages.append(
                     Warning(
@@ -85,6 +90,8 @@ def _check_ttls(merged: dict[str, Any]) -> list[CheckMessage]:
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Check ``SECURETOKENS`` and the cache it relies on."""
     messages: list[CheckMessage] = []
+    if not isinstance(getattr(settings, "SECURETOKENS", {}), dict):
+        return [Error("SECURETOKENS must be a dict.", id="securetokens.E001")]
     unknown = sorted(set(user_settings()) - set(DEFAULTS))
     if unknown:
         messages.append(
@@ -92,10 +99,15 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         )
     merged = get_settings()
     token_bytes = merged["TOKEN_BYTES"]
-    if not isinstance(token_bytes, int) or isinstance(token_bytes, bool) or token_bytes < 16:
+    # Above 128 bytes a token would outgrow the 256-character cap on untrusted input.
+    if (
+        not isinstance(token_bytes, int)
+        or isinstance(token_bytes, bool)
+        or not (16 <= token_bytes <= 128)
+    ):
         messages.append(
             Error(
-                "SECURETOKENS['TOKEN_BYTES'] must be at least 16 (128 bits).",
+                "SECURETOKENS['TOKEN_BYTES'] must be an integer from 16 (128 bits) to 128.",
                 hint="The default, 32, gives 256-bit tokens.",
                 id="securetokens.E002",
             )
@@ -125,8 +137,62 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 id="securetokens.E010",
             )
         )
+    messages += _check_durations(merged)
+    messages += _check_base_url(merged["BASE_URL"])
     messages += _check_cache(merged["CACHE"])
     return messages
+
+
+def _check_durations(merged: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for name, optional in (
+        ("RETENTION", False),
+        ("API_KEY_MAX_AGE", True),
+        ("API_KEY_LAST_USED_INTERVAL", False),
+    ):
+        value = merged[name]
+        if (value is None and optional) or (
+            isinstance(value, timedelta) and value >= timedelta(0)
+        ):
+            continue
+        messages.append(
+            Error(
+                f"SECURETOKENS[{name!r}] must be a timedelta of zero or more"
+                + (" or None." if optional else "."),
+                id="securetokens.E013",
+            )
+        )
+    return messages
+
+
+def _check_base_url(base_url: Any) -> list[CheckMessage]:
+    if base_url is None:
+        wildcard = [h for h in settings.ALLOWED_HOSTS if h == "*" or h.startswith(".")]
+        if wildcard and not settings.DEBUG:
+            return [
+                Error(
+                    "Links in email would be built from the request's Host header, which "
+                    f"ALLOWED_HOSTS does not pin down ({', '.join(wildcard)}).",
+                    hint="Set SECURETOKENS['BASE_URL'] to your site's https origin.",
+                    id="securetokens.E014",
+                )
+            ]
+        return []
+    if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
+        return [
+            Error(
+                "SECURETOKENS['BASE_URL'] must be an origin such as 'https://example.com'.",
+                id="securetokens.E015",
+            )
+        ]
+    if base_url.startswith("http://") and not settings.DEBUG:
+        return [
+            Warning(
+                "SECURETOKENS['BASE_URL'] is not https: emailed links would travel in clear.",
+                id="securetokens.W003",
+            )
+        ]
+    return []
 
 
 def _check_cache(alias: Any) -> list[CheckMessage]:
@@ -154,3 +220,81 @@ def _check_cache(alias: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+_RATE_SETTINGS = (
+    "PASSWORD_RESET_RATE_PER_EMAIL",
+    "PASSWORD_RESET_RATE_PER_IP",
+    "PASSWORD_RESET_CONFIRM_RATE_PER_IP",
+    "EMAIL_VERIFICATION_RATE_PER_EMAIL",
+    "EMAIL_VERIFICATION_CODE_RATE_PER_IP",
+    "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP",
+)
+
+
+def _is_rate(value: Any) -> bool:
+    def positive(n: Any) -> bool:
+        return isinstance(n, int) and not isinstance(n, bool) and n > 0
+
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) > 0
+        and all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 and all(map(positive, pair))
+            for pair in value
+        )
+    )
+
+
+def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
+    """Check the password-reset flow's settings: rate limits, mail sender, link origin."""
+    messages: list[CheckMessage] = []
+    merged = get_settings()
+    for name in _RATE_SETTINGS:
+        if not _is_rate(merged[name]):
+            messages.append(
+                Error(
+                    f"SECURETOKENS[{name!r}] must be a non-empty list of (most requests, "
+                    "window in seconds) pairs of positive integers.",
+                    id="securetokens.E016",
+                )
+            )
+    try:
+        sender = import_string(merged["EMAIL_SENDER"])
+    except (ImportError, AttributeError, TypeError, ValueError):
+        sender = None
+    if not callable(sender):
+        messages.append(
+            Error(
+                f"SECURETOKENS['EMAIL_SENDER'] = {merged['EMAIL_SENDER']!r} is not the dotted "
+                "path of a callable.",
+                id="securetokens.E017",
+            )
+        )
+    if not merged["BASE_URL"] and not settings.DEBUG:
+        messages.append(
+            Warning(
+                "SECURETOKENS['BASE_URL'] is not set: links in email take their host from "
+                "each request (validated against ALLOWED_HOSTS).",
+                hint="Set it to the site's canonical https:// origin (R-45).",
+                id="securetokens.W004",
+            )
+        )
+    if merged["ADMIN_USER_ACTION"] and apps.is_installed("django.contrib.admin"):
+        from .admin_users import send_password_reset_email, user_admin
+
+        model_admin = user_admin()
+        if model_admin is not None and send_password_reset_email not in (
+            model_admin.actions or ()
+        ):
+            messages.append(
+                Warning(
+                    "The user admin lacks the 'send password reset email' action.",
+                    hint="Put 'django.contrib.admin' before 'django_securetokens' in "
+                    "INSTALLED_APPS, add django_securetokens.admin_users."
+                    "send_password_reset_email to your UserAdmin.actions, or set "
+                    "SECURETOKENS['ADMIN_USER_ACTION'] = False.",
+                    id="securetokens.W005",
+                )
+            )
+    return messages

@@ -66,8 +66,23 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,
     # Alias in CACHES that holds rate-limit counters; must be shared across processes (R-40).
     "CACHE": "default",
+    # --- password reset ---
+    # Rate limits as (most requests, window in seconds) pairs; every pair must hold. Reset
+    # requests per submitted address, counted whether or not an account has it (R-37):
+    "PASSWORD_RESET_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
+    # Reset requests per client IP (R-38); over the limit the answer is the usual one and no
+    # mail goes out (R-35):
+    "PASSWORD_RESET_RATE_PER_IP": ((20, 60),),
+    # Reset links opened per client IP (R-38); over the limit the link page answers 429:
+    "PASSWORD_RESET_CONFIRM_RATE_PER_IP": ((20, 60),),
+    # Dotted path of a callable(task: str, kwargs: dict) that runs a mail job off the request
+    # path, so response times do not tell whether an account exists (R-36). The default
+    # runs it in a background thread once the transaction commits; point it at your task
+    # queue to send from a worker (see the password-reset how-to).
+    "EMAIL_SENDER": "django_securetokens.tasks.run_in_thread",
+    # Add the "send password reset email" action to the user admin of admin.site (R-68).
+    "ADMIN_USER_ACTION": True,
     # --- email verification and email change ---
-    # Rate limits as (most requests, window in seconds) pairs; every pair must hold.
     # Verification mails per address, counted whether or not an account has it; over the
     # limit the answer is the usual one and no mail goes out (R-37):
     "EMAIL_VERIFICATION_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
@@ -76,6 +91,18 @@ DEFAULTS: dict[str, Any] = {
     # Emailed links opened or confirmed per client IP (R-38); over the limit, 429:
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
 }
+
+# Longest lifetimes allowed (R-22, R-24); anything not listed is capped at 24 hours. A
+# verification link configured above its ceiling is only warned about (R-23).
+_TTL_CEILINGS = {
+    (PASSWORD_RESET, "CODE_TTL"): timedelta(minutes=10),
+}
+
+
+def ttl_ceiling(purpose: str, name: str) -> timedelta:
+    """The longest ``TTL`` or ``CODE_TTL`` (*name*) that *purpose* may have."""
+    return _TTL_CEILINGS.get((purpose, name), timedelta(hours=24))
+
 
 _POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
 

@@ -36,9 +36,10 @@ def site_origin(request: HttpRequest | None) -> str:
         raise DisallowedHost("SECURETOKENS['BASE_URL'] is needed to build links without a request")
     host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", "")
     domain, _ = split_domain_port(host)
-    allowed = settings.ALLOWED_HOSTS or (
-        ["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else []
-    )
+    # Wildcards would let any Host header through, and with it a link to any site.
+    allowed = [h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")]
+    if not allowed and settings.DEBUG:
+        allowed = ["localhost", "127.0.0.1", "[::1]"]
     if not domain or not validate_host(domain, allowed):
         raise DisallowedHost(f"Invalid HTTP_HOST header for a link: {host!r}")
     return f"{'http' if settings.DEBUG else 'https'}://{host}"

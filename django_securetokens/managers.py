@@ -3,25 +3,35 @@
 Each change that must happen once (consume, attempt counting, revoke) is a single
 conditional ``UPDATE`` whose row count decides the outcome, or runs under a row lock, so
 concurrent requests on PostgreSQL and MySQL/MariaDB cannot both win (R-18, R-20).
-Time is always ``timezone.now()`` from Python, never the database clock.
+Locks are always taken in one order, the owner's slot row before token rows, so two
+transactions can never wait on each other. Time is always ``timezone.now()`` from Python,
+never the database clock.
+
+Methods that hold a plaintext secret in a local variable are wrapped in
+``sensitive_variables()``, so an unexpected exception (a failing signal receiver, a lost
+database connection) cannot put the secret into Django's error report.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto, signals
-from .conf import API_KEY_PURPOSE, current_key, get_policy, hmac_keys, setting
+from .conf import API_KEY_PURPOSE, current_key, get_policy, hmac_keys, setting, ttl_ceiling
 from .exceptions import (
     ExpiredToken,
     InvalidToken,
@@ -41,8 +51,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("django_securetokens")
 
-# Digest of nothing in particular, compared against when no row matches so that the
-# not-found path does the same HMAC work as the found path (R-14).
+# Key compared against when no row matches, so that the not-found path does the same HMAC
+# work as the found path (R-14).
 _DUMMY_KEY = b"\0" * 32
 
 _PURPOSE_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -54,33 +64,60 @@ def _check_purpose(purpose: object) -> str:
     return purpose
 
 
+def _token_keys(purpose: str) -> dict[str, bytes]:
+    # The "token." namespace keeps a SecureToken purpose from ever sharing a key with APIKey.
+    return hmac_keys(f"token.{purpose}")
+
+
 def _normalize_email(email: object) -> str:
-    """Lower-case an address for binding and lookup; refuse what no address can contain
-    (control characters, lone surrogates) before it reaches a query (R-73, R-74)."""
-    if not isinstance(email, str) or not 0 < len(email) <= 254 or not email.isprintable():
+    """Lower-case an address for binding and lookup. Refuse what no address can contain
+    (control characters, lone surrogates) before it reaches a query, and check the length
+    after lower-casing, which can lengthen a string (R-73, R-74)."""
+    if not isinstance(email, str) or len(email) > 254 or not email.isprintable():
         raise InvalidToken("bad email")
     try:
         email.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidToken("bad email") from None
-    return email.strip().lower()
+    normalized = email.strip().lower()
+    if not 0 < len(normalized) <= 254:
+        raise InvalidToken("bad email")
+    return normalized
 
 
-def _owner(user: AbstractBaseUser | None, email: str | None) -> tuple[str, str]:
-    """The slot owner key and the bound address for a (user, email) pair."""
-    normalized = _normalize_email(email) if email is not None else ""
-    if user is not None:
+def _owner_key(user_pk: object, email: str) -> str:
+    """The index key for an owner: a SHA-256 of ``user:<pk>`` or ``email:<address>``.
+
+    Lowercase hex, so no database collation (MySQL's are case- and accent-insensitive)
+    can make two owners look alike, and no address needs storing in the slot table.
+    """
+    identity = f"user:{user_pk}" if user_pk is not None else f"email:{email}"
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """Who a secret belongs to: a user, an address, or a user proving a (new) address."""
+
+    user: AbstractBaseUser | None
+    email: str  # the bound address, normalised; "" when only a user is given
+    key: str  # see _owner_key
+
+    @classmethod
+    def of(cls, user: object, email: object) -> _Owner:
+        normalized = _normalize_email(email) if email is not None else ""
+        if user is None:
+            if not normalized:
+                raise InvalidToken("a user or an email address is required")
+            return cls(None, normalized, _owner_key(None, normalized))
         # _state.adding, not pk: a UUID primary key has a value before the row exists.
-        if getattr(user, "pk", None) is None or user._state.adding:
-            raise InvalidToken("user must be a saved user")
-        return f"user:{user.pk}", normalized
-    if not normalized:
-        raise InvalidToken("a user or an email address is required")
-    return f"email:{normalized}", normalized
+        if not isinstance(user, get_user_model()) or user._state.adding:
+            raise InvalidToken("user must be a saved instance of AUTH_USER_MODEL")
+        return cls(user, normalized, _owner_key(user.pk, normalized))
 
-
-def _owner_filter(user: AbstractBaseUser | None, email: str) -> Q:
-    return Q(user=user) if user is not None else Q(user__isnull=True, email=email)
+    @classmethod
+    def of_token(cls, token: SecureToken) -> _Owner:
+        return cls(token.user, token.email, _owner_key(token.user_id, token.email))
 
 
 def _user_state(key: bytes, user: AbstractBaseUser | None) -> bytes | None:
@@ -99,11 +136,32 @@ def _slots() -> models.QuerySet[TokenSlot]:
     return apps.get_model("django_securetokens", "TokenSlot").objects.all()
 
 
-def _expiry(ttl: object, default: timedelta, now: datetime) -> datetime:
-    ttl = default if ttl is None else ttl
+def _expiry(ttl: object, purpose: str, name: str, now: datetime) -> datetime:
+    """``now + ttl``; *ttl* defaults to the purpose's configured value and may not exceed
+    the purpose's ceiling (or a longer configured value, which the checks flag)."""
+    configured: timedelta = getattr(get_policy(purpose), name.lower())
+    ttl = configured if ttl is None else ttl
     if not isinstance(ttl, timedelta) or ttl <= timedelta(0):
         raise ValueError("ttl must be a positive datetime.timedelta")
+    if ttl > max(ttl_ceiling(purpose, name), configured):
+        raise ValueError(f"ttl may not exceed {ttl_ceiling(purpose, name)} for {purpose}")
     return now + ttl
+
+
+def _link_digest(key: bytes, token: SecureToken, verifier: str) -> bytes:
+    """Binds the selector, the owner and the address: a row edited to point at another user
+    or address no longer verifies, so write access to the table cannot redirect a token."""
+    owner = _owner_key(token.user_id, token.email)
+    return crypto.digest(
+        key, token.selector.encode(), owner.encode(), token.email.encode(), verifier.encode()
+    )
+
+
+def _code_digest(key: bytes, salt: bytes, token: SecureToken, code: str) -> bytes:
+    owner = _owner_key(token.user_id, token.email)
+    return crypto.digest(
+        key, salt, token.purpose.encode(), owner.encode(), token.email.encode(), code.encode()
+    )
 
 
 class SecureTokenQuerySet(models.QuerySet["SecureToken"]):
@@ -123,15 +181,20 @@ class SecureTokenManager(models.Manager["SecureToken"]):
     def get_queryset(self) -> SecureTokenQuerySet:
         return SecureTokenQuerySet(self.model, using=self._db)
 
+    def live(self, now: datetime | None = None) -> SecureTokenQuerySet:
+        """Tokens that are neither used, revoked nor expired at *now*."""
+        return self.get_queryset().live(now)
+
     # --- issuing ------------------------------------------------------------------------
 
+    @sensitive_variables("secret")
     def _create(
         self,
         *,
         kind: str,
-        user: AbstractBaseUser | None,
-        email: str | None,
-        purpose: str,
+        user: object,
+        email: object,
+        purpose: object,
         ttl: timedelta | None,
         data: Any,
         make_secret: Callable[[SecureToken, bytes], tuple[str, bytes, bytes | None]],
@@ -141,29 +204,29 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         *make_secret(token, key)* returns ``(secret, digest, salt)`` for the unsaved row.
         """
         purpose = _check_purpose(purpose)
-        owner, email = _owner(user, email)
-        policy = get_policy(purpose)
+        owner = _Owner.of(user, email)
         now = timezone.now()
-        key_id, key = current_key(purpose)
+        key_id, key = current_key(f"token.{purpose}")
         token = self.model(
-            user=user,  # type: ignore[misc]  # see the note at the imports
-            email=email,
+            user=owner.user,  # type: ignore[misc]  # see the note at the imports
+            email=owner.email,
+            owner=owner.key,
             purpose=purpose,
             kind=kind,
             selector=crypto.new_selector(),
             key_id=key_id,
-            user_state=_user_state(key, user),
+            user_state=_user_state(key, owner.user),
             data=data,
             created_at=now,
-            expires_at=_expiry(ttl, policy.ttl if kind == "link" else policy.code_ttl, now),
+            expires_at=_expiry(ttl, purpose, "TTL" if kind == "link" else "CODE_TTL", now),
         )
         secret, token.digest, token.salt = make_secret(token, key)
-        slot, _ = _slots().get_or_create(purpose=purpose, owner=owner)
+        slot, _ = _slots().get_or_create(purpose=purpose, owner=owner.key)
         # The slot's row lock serialises concurrent issues for one owner and purpose, so
         # exactly one of them is left live (R-05).
         with transaction.atomic(using=self.db):
             _slots().select_for_update().filter(pk=slot.pk).first()
-            self.live(now).filter(_owner_filter(user, email), purpose=purpose, kind=kind).update(
+            self.live(now).filter(owner=owner.key, purpose=purpose, kind=kind).update(
                 revoked_at=now, superseded=True
             )
             token.save(force_insert=True, using=self.db)
@@ -179,18 +242,18 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         *,
         email: str | None = None,
     ) -> tuple[SecureToken, str]:
-        """Issue a URL token for *user* (or an *email* address) and *purpose*.
+        """Issue a URL token for *user* and/or an *email* address, and *purpose*.
 
         Returns ``(token, secret)``. The secret exists only in this return value: send it,
         store it nowhere. Earlier live tokens for the same owner and purpose are superseded.
-        *ttl* (a ``timedelta``) defaults to the purpose's configured ``TTL``; *data* is any
-        JSON-serialisable value kept on the row (never put a secret in it).
+        *ttl* (a ``timedelta``) defaults to the purpose's ``TTL`` and may not exceed its
+        ceiling; *data* is any JSON-serialisable value kept on the row (never a secret).
         """
 
+        @sensitive_variables("verifier")
         def make_secret(token: SecureToken, key: bytes) -> tuple[str, bytes, None]:
             verifier = crypto.new_verifier(setting("TOKEN_BYTES"))
-            digest = crypto.digest(key, token.selector.encode(), verifier.encode())
-            return token.selector + verifier, digest, None
+            return token.selector + verifier, _link_digest(key, token, verifier), None
 
         return self._create(
             kind="link",
@@ -216,10 +279,11 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         for the same owner and purpose is superseded.
         """
 
+        @sensitive_variables("code")
         def make_secret(token: SecureToken, key: bytes) -> tuple[str, bytes, bytes]:
             code = crypto.new_code(get_policy(token.purpose).code_digits)
             salt = crypto.new_salt()
-            return code, self._code_digest(key, salt, token, code), salt
+            return code, _code_digest(key, salt, token, code), salt
 
         return self._create(
             kind="code",
@@ -229,13 +293,6 @@ class SecureTokenManager(models.Manager["SecureToken"]):
             ttl=ttl,
             data=None,
             make_secret=make_secret,
-        )
-
-    @staticmethod
-    def _code_digest(key: bytes, salt: bytes, token: SecureToken, code: str) -> bytes:
-        owner = str(token.user_id or "").encode()
-        return crypto.digest(
-            key, salt, token.purpose.encode(), owner, token.email.encode(), code.encode()
         )
 
     # --- redeeming ----------------------------------------------------------------------
@@ -253,7 +310,8 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         return error
 
     def _check_state(self, token: SecureToken, key: bytes, now: datetime) -> None:
-        """Raise the precise TokenError for a genuine token that may no longer be used."""
+        """Raise the precise TokenError for a genuine token that may no longer be used,
+        re-checking the user's eligibility at use time, not only at issue (R-16)."""
         if token.revoked_at is not None:
             raise RevokedToken("revoked")
         if token.used_at is not None:
@@ -262,16 +320,17 @@ class SecureTokenManager(models.Manager["SecureToken"]):
             raise ExpiredToken("expired")
         if token.user_id is not None:
             user = token.user
-            if not user.is_active:  # type: ignore[union-attr]
+            if user is None or not user.is_active:
                 raise InvalidToken("inactive user")
             expected = _user_state(key, user)
             if expected is None or not crypto.digests_match(expected, token.user_state):
                 raise RevokedToken("password or email changed since issue")
 
+    @sensitive_variables("secret", "verifier")
     def verify(self, secret: object, purpose: object = "password_reset") -> SecureToken:
         """Return the live token for *secret* and *purpose*, or raise a :class:`TokenError`.
 
-        Verifying never consumes: call :meth:`consume` for that.
+        Verifying never consumes: call :meth:`consume` (or :meth:`use`) for that.
         """
         token = None
         try:
@@ -282,9 +341,11 @@ class SecureTokenManager(models.Manager["SecureToken"]):
                 .filter(selector=selector, purpose=purpose, kind="link")
                 .first()
             )
-            key = hmac_keys(purpose).get(token.key_id) if token else None
-            candidate = crypto.digest(key or _DUMMY_KEY, selector.encode(), verifier.encode())
-            if token is None or key is None or not crypto.digests_match(candidate, token.digest):
+            key = _token_keys(purpose).get(token.key_id) if token else None
+            if token is None or key is None:
+                crypto.digest(_DUMMY_KEY, selector.encode(), verifier.encode())
+                raise InvalidToken("unknown token")
+            if not crypto.digests_match(_link_digest(key, token, verifier), token.digest):
                 raise InvalidToken("unknown token")
             self._check_state(token, key, timezone.now())
         except TokenError as error:
@@ -292,19 +353,30 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         return token
 
     def use(self, token: SecureToken) -> SecureToken:
-        """Mark a verified *token* used, exactly once, or raise :class:`UsedToken`.
+        """Mark a verified *token* used, exactly once, or raise a :class:`TokenError`.
 
         Call it inside the transaction that applies the protected change, so both happen or
-        neither does (R-19). The ``UPDATE`` is conditional and only a row count of one wins,
-        so among concurrent callers exactly one succeeds (R-18).
+        neither does (R-19). It re-checks the token and its user, then marks it used with a
+        conditional ``UPDATE``: only a row count of one wins, so among concurrent callers
+        exactly one succeeds (R-18). A success resets the owner's code-failure count (R-33).
         """
         now = timezone.now()
-        won = self.live(now).filter(pk=token.pk).update(used_at=now)
-        if won != 1:
-            raise self._reject(UsedToken("lost a race or no longer live"), token.purpose, token)
+        owner = _Owner.of_token(token)
+        try:
+            key = _token_keys(token.purpose).get(token.key_id)
+            if key is None:
+                raise InvalidToken("digest key retired")
+            with transaction.atomic(using=self.db):
+                # Slot first, then token: the order _create takes, so they cannot deadlock.
+                slot = _slots().select_for_update().filter(purpose=token.purpose, owner=owner.key)
+                slot.first()
+                self._check_state(token, key, now)
+                if self.live(now).filter(pk=token.pk).update(used_at=now) != 1:
+                    raise UsedToken("lost a race or no longer live")
+                slot.update(failures=0)
+        except TokenError as error:
+            raise self._reject(error, token.purpose, token) from None
         token.used_at = now
-        owner, _ = _owner(token.user, token.email or None)
-        _slots().filter(purpose=token.purpose, owner=owner).update(failures=0)
         signals.token_consumed.send(sender=self.model, token=token)
         return token
 
@@ -312,6 +384,43 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         """Like :meth:`verify`, and mark the token used: succeeds exactly once."""
         return self.use(self.verify(secret, purpose))
 
+    def reference(self, token: SecureToken) -> str:
+        """A value by which a session can point at a verified *token* without the secret.
+
+        Django keeps the plaintext reset token in the session; this keeps ``token.pk`` and
+        this value instead (R-06): an HMAC of the stored digest under the purpose's key. It
+        proves the holder saw a valid link without being usable as one, and it changes with
+        every new token, so an old session cannot point at a newer row.
+        """
+        key = _token_keys(token.purpose).get(token.key_id, _DUMMY_KEY)
+        return crypto.digest(key, b"session-reference", bytes(token.digest)).hex()
+
+    def verify_reference(
+        self, pk: object, reference: object, purpose: object = "password_reset"
+    ) -> SecureToken:
+        """Return the live token that :meth:`reference` gave *reference* for, or raise.
+
+        Every check of :meth:`verify` is repeated (live, user still active, password and
+        email unchanged), so a reference is only as good as the token it points at (R-16).
+        """
+        token = None
+        try:
+            purpose = _check_purpose(purpose)
+            if not isinstance(pk, int) or isinstance(pk, bool) or not isinstance(reference, str):
+                raise InvalidToken("malformed session reference")
+            token = self.select_related("user").filter(pk=pk, purpose=purpose, kind="link").first()
+            key = _token_keys(purpose).get(token.key_id) if token else None
+            if token is None or key is None:
+                raise InvalidToken("unknown session reference")
+            expected = self.reference(token).encode()
+            if not crypto.digests_match(expected, reference.encode("ascii", "replace")):
+                raise InvalidToken("session reference does not match")
+            self._check_state(token, key, timezone.now())
+        except TokenError as error:
+            raise self._reject(error, purpose, token) from None
+        return token
+
+    @sensitive_variables("code")
     def verify_code(
         self,
         code: object,
@@ -319,36 +428,41 @@ class SecureTokenManager(models.Manager["SecureToken"]):
         user: AbstractBaseUser | None = None,
         email: str | None = None,
     ) -> SecureToken:
-        """Check *code* against the live code of (*user* or *email*, *purpose*).
+        """Check *code* against the live code of (*user* and/or *email*, *purpose*).
 
         Every call counts as an attempt, atomically and *before* the code is judged, both on
         the code (``CODE_MAX_ATTEMPTS``) and on the owner across all codes
         (``CODE_MAX_FAILURES``), so racing guesses cannot exceed either limit (R-20, R-32,
-        R-33). The code is looked up by owner and purpose, never by value (R-14, R-31).
+        R-33); a correct code resets the owner's count. The code is looked up by owner and
+        purpose, never by value (R-14, R-31). Call it outside any transaction that would roll
+        back on failure, or the counts roll back too; then :meth:`use` the token.
         """
         token = None
         try:
             purpose = _check_purpose(purpose)
-            owner, bound_email = _owner(user, email)
+            owner = _Owner.of(user, email)
             policy = get_policy(purpose)
             now = timezone.now()
-            # The address, when given, must match too: a code proves one exact address (R-04).
             token = (
                 self.live(now)
                 .select_related("user")
-                .filter(_owner_filter(user, bound_email), purpose=purpose, kind="code")
-                .filter(Q(email=bound_email) if bound_email else Q())
+                .filter(owner=owner.key, purpose=purpose, kind="code")
                 .first()
             )
-            counted = _slots().filter(
-                purpose=purpose, owner=owner, failures__lt=policy.code_max_failures
+            slot = _slots().filter(purpose=purpose, owner=owner.key)
+            counted = slot.filter(failures__lt=policy.code_max_failures).update(
+                failures=F("failures") + 1
             )
-            counted_ok = counted.update(failures=F("failures") + 1) == 1
-            key = hmac_keys(purpose).get(token.key_id) if token else None
-            if token is None or key is None:
-                crypto.digest(_DUMMY_KEY, b"", b"")
+            key = _token_keys(purpose).get(token.key_id) if token else None
+            # An address, when given, must match exactly, compared here rather than by a
+            # database collation that may ignore case or accents (R-04).
+            if token is None or key is None or (owner.email and token.email != owner.email):
+                # The same statements and HMAC as a real guess, so timing does not tell
+                # whether this owner has a live code.
+                self.filter(pk__isnull=True).update(attempts=F("attempts") + 1)
+                crypto.digest(_DUMMY_KEY, b"", b"", b"", b"", b"")
                 raise InvalidToken("no live code")
-            if not counted_ok:
+            if not counted:
                 raise TooManyAttempts("too many failures for this owner and purpose")
             attempted = (
                 self.live(now)
@@ -357,15 +471,12 @@ class SecureTokenManager(models.Manager["SecureToken"]):
             )
             if attempted != 1:
                 raise TooManyAttempts("too many attempts on this code")
-            candidate = self._code_digest(
-                key,
-                bytes(token.salt or b""),
-                token,
-                crypto.normalize_code(code, policy.code_digits),
-            )
+            normalized = crypto.normalize_code(code, policy.code_digits)
+            candidate = _code_digest(key, bytes(token.salt or b""), token, normalized)
             if not crypto.digests_match(candidate, token.digest):
                 raise InvalidToken("wrong code")
             self._check_state(token, key, now)
+            slot.update(failures=0)
         except TokenError as error:
             raise self._reject(error, purpose, token) from None
         return token
@@ -396,23 +507,33 @@ class SecureTokenManager(models.Manager["SecureToken"]):
 
     def revoke_for(self, user: AbstractBaseUser, purpose: str | None = None) -> int:
         """Revoke every live token and code of *user* (optionally of one *purpose*)."""
-        tokens = self.live().filter(user=user)  # type: ignore[misc]  # see the note at the imports
+        owner = _Owner.of(user, None)
+        tokens = self.filter(owner=owner.key)
         if purpose is not None:
-            tokens = tokens.filter(purpose=purpose)
-        return tokens.update(revoked_at=timezone.now())
+            tokens = tokens.filter(purpose=_check_purpose(purpose))
+        return self.revoke_queryset(tokens)
 
     def purge(self, batch_size: int = 1000) -> int:
         """Delete used, revoked and expired rows older than ``RETENTION``; return the count.
 
-        Deletes in batches of primary keys so memory stays flat however many rows match.
+        Deletes in batches of primary keys so memory stays flat however many rows match,
+        in two passes that each walk the ``expires_at`` index: rows long expired, and the
+        few recent rows used or revoked before the cutoff. Slots that count no failures and
+        hold no token go too; a slot with failures stays, since time alone must not reset
+        the count (R-33).
         """
-        cutoff = timezone.now() - setting("RETENTION")
-        stale = self.filter(
-            Q(expires_at__lt=cutoff) | Q(used_at__lt=cutoff) | Q(revoked_at__lt=cutoff)
+        cutoff = timezone.now() - max(setting("RETENTION"), timedelta(0))
+        stale = (
+            Q(expires_at__lt=cutoff),
+            Q(expires_at__gte=cutoff) & (Q(used_at__lt=cutoff) | Q(revoked_at__lt=cutoff)),
         )
         deleted = 0
-        while batch := list(stale.values_list("pk", flat=True)[:batch_size]):
-            deleted += self.filter(pk__in=batch).delete()[0]
+        for condition in stale:
+            rows = self.filter(condition).order_by()
+            while batch := list(rows.values_list("pk", flat=True)[:batch_size]):
+                deleted += self.filter(pk__in=batch).delete()[0]
+        tokens = self.filter(purpose=OuterRef("purpose"), owner=OuterRef("owner"))
+        _slots().filter(failures=0).exclude(Exists(tokens)).delete()
         return deleted
 
     # --- async twins --------------------------------------------------------------------
@@ -435,17 +556,17 @@ class SecureTokenManager(models.Manager["SecureToken"]):
     async def aconsume_code(self, *args: Any, **kwargs: Any) -> SecureToken:
         return await sync_to_async(self.consume_code)(*args, **kwargs)
 
+    async def ause(self, token: SecureToken) -> SecureToken:
+        return await sync_to_async(self.use)(token)
+
     async def apurge(self, *args: Any, **kwargs: Any) -> int:
         return await sync_to_async(self.purge)(*args, **kwargs)
-
-    # Type-checkers see QuerySet methods through the manager via get_queryset().
-    def live(self, now: datetime | None = None) -> SecureTokenQuerySet:
-        return self.get_queryset().live(now)
 
 
 class APIKeyManager(models.Manager["APIKey"]):
     """Issue, authenticate, rotate and revoke API keys."""
 
+    @sensitive_variables("secret", "verifier")
     def issue(
         self,
         name: str,
@@ -476,6 +597,7 @@ class APIKeyManager(models.Manager["APIKey"]):
         signals.api_key_issued.send(sender=self.model, api_key=api_key)
         return api_key, secret
 
+    @sensitive_variables("secret", "verifier")
     def authenticate(self, secret: object) -> APIKey:
         """Return the live key (with its user loaded) for *secret*, or raise TokenError.
 
@@ -513,6 +635,7 @@ class APIKeyManager(models.Manager["APIKey"]):
         self._after_use(api_key, selector, verifier, key_id, now)
         return api_key
 
+    @sensitive_variables("verifier", "message")
     def _match(
         self, api_key: APIKey | None, selector: str, verifier: str, now: datetime
     ) -> tuple[APIKey, str]:
@@ -534,24 +657,28 @@ class APIKeyManager(models.Manager["APIKey"]):
             return api_key, api_key.previous_key_id
         raise InvalidToken("unknown API key")
 
+    @sensitive_variables("verifier")
     def _after_use(
         self, api_key: APIKey, selector: str, verifier: str, key_id: str, now: datetime
     ) -> None:
-        """Throttled ``last_used_at``, and a transparent re-hash under the current key (R-62)."""
-        changes: dict[str, Any] = {}
+        """Throttled ``last_used_at``, and a transparent re-hash under the current key (R-62).
+
+        The re-hash is conditional on the digest being unchanged, so it can never write back
+        the old secret over a rotation that happened while this request was in flight.
+        """
         interval = setting("API_KEY_LAST_USED_INTERVAL")
         if api_key.last_used_at is None or api_key.last_used_at <= now - interval:
-            changes["last_used_at"] = now
+            self.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now
         current_id, current = current_key(API_KEY_PURPOSE)
         if key_id == api_key.key_id != current_id:
             logger.info("API key %s verified through a fallback key; re-hashing", selector)
-            changes["key_id"] = current_id
-            changes["digest"] = crypto.digest(current, selector.encode(), verifier.encode())
-        if changes:
-            self.filter(pk=api_key.pk).update(**changes)
-            for field, value in changes.items():
-                setattr(api_key, field, value)
+            digest = crypto.digest(current, selector.encode(), verifier.encode())
+            unchanged = self.filter(pk=api_key.pk, key_id=api_key.key_id, digest=api_key.digest)
+            if unchanged.update(key_id=current_id, digest=digest):
+                api_key.key_id, api_key.digest = current_id, digest
 
+    @sensitive_variables("secret", "verifier", "body")
     def rotate(self, api_key: APIKey, grace: timedelta | None = None) -> tuple[APIKey, str]:
         """Give *api_key* a new secret in place (name, owner and scopes are kept).
 
@@ -587,6 +714,7 @@ class APIKeyManager(models.Manager["APIKey"]):
             signals.api_key_revoked.send(sender=self.model, api_key=api_key)
         return done == 1
 
+    @sensitive_variables("secret", "verifier")
     def revoke_secret(self, secret: object) -> APIKey:
         """Revoke the key whose plaintext is *secret* (a leaked key); return it.
 

@@ -47,6 +47,8 @@ class SecureToken(models.Model):
         verbose_name=_("user"),
     )
     email = models.EmailField(_("email address"), blank=True)
+    # SHA-256 hex of the user or address: the lookup key, immune to collations (see managers).
+    owner = models.CharField(max_length=64, editable=False)
     purpose = models.CharField(_("purpose"), max_length=64)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     selector = models.CharField(_("selector"), max_length=crypto.SELECTOR_LENGTH, unique=True)
@@ -70,8 +72,7 @@ class SecureToken(models.Model):
         verbose_name_plural = _("secure tokens")
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["purpose", "user"], name="securetokens_purpose_user"),
-            models.Index(fields=["purpose", "email"], name="securetokens_purpose_email"),
+            models.Index(fields=["owner", "purpose", "kind"], name="securetokens_owner"),
         ]
 
     def __str__(self) -> str:
@@ -101,7 +102,7 @@ class TokenSlot(models.Model):
     """
 
     purpose = models.CharField(max_length=64)
-    owner = models.CharField(max_length=300)
+    owner = models.CharField(max_length=64)  # as SecureToken.owner
     failures = models.PositiveIntegerField(default=0)
 
     class Meta:

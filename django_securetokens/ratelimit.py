@@ -1,13 +1,12 @@
-"""Rate limits and cooldowns in Django's cache (R-37, R-38, R-39, R-40).
+"""Fixed-window rate limits in Django's cache, and the client IP they are keyed by.
 
 Counters live in the cache named by ``SECURETOKENS['CACHE']``, which must be shared by every
-process (a system check warns about per-process caches). Cache keys are keyed digests of
-the scope and the key, so an address or an IP never appears in the cache in clear.
+process (R-40; a system check warns about per-process caches). Keys are keyed digests, so
+neither an email address nor an IP address is ever written to the cache in the clear.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from django.core.cache import caches
@@ -17,49 +16,27 @@ from . import crypto
 from .conf import current_key, setting
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The client's IP: ``REMOTE_ADDR``, unless ``TRUSTED_PROXY_COUNT`` proxies are trusted.
-
-    With *n* trusted proxies each appending to ``X-Forwarded-For``, the client is the *n*-th
-    address from the right; anything to its left was written by the client and is ignored,
-    so rotating that header cannot dodge a limit (R-39).
-    """
-    count: int = setting("TRUSTED_PROXY_COUNT")
-    if count > 0:
-        forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if len(hops) >= count:
-            return hops[-count]
-    return str(request.META.get("REMOTE_ADDR", ""))
+def _cache_key(scope: str, key: str, period: int) -> str:
+    digest = crypto.digest(current_key("ratelimit")[1], scope.encode(), key.encode())
+    return f"securetokens:rl:{scope}:{period}:{digest.hex()[:32]}"
 
 
 def hit(scope: str, key: str, limit: int, period: int) -> bool:
     """Count one event for *key* in *scope*; return whether it is within *limit* per *period*.
 
-    *period* is in seconds. A limit of one is a cooldown: an atomic ``add`` that only the
-    first caller in *period* wins. Larger limits count in fixed windows with ``add`` then
-    ``incr``, both atomic in Redis, Memcached and the local-memory cache; the window is part
-    of the cache key, so a backend that resets the expiry on ``incr`` cannot stretch it.
+    *period* is in seconds. ``add`` then ``incr`` is atomic on every cache backend that
+    Django ships (Redis ``INCR``, Memcached ``incr``, a lock in LocMemCache, an ``UPDATE`` in
+    the database cache), so concurrent requests cannot all slip under the limit (R-20).
     """
-    digest = crypto.digest(
-        current_key("ratelimit")[1],
-        scope.encode(),
-        str(period).encode(),
-        key.encode("utf-8", "surrogatepass"),
-    )
-    name = f"securetokens:rl:{digest.hex()}"
     cache = caches[setting("CACHE")]
-    if limit <= 1:
-        return limit == 1 and cache.add(name, 1, timeout=period)
-    name += f":{int(time.time() // period)}"
-    if cache.add(name, 1, timeout=period):
-        return True
+    cache_key = _cache_key(scope, key, period)
+    cache.add(cache_key, 0, timeout=period)
     try:
-        count = cache.incr(name)
-    except ValueError:  # expired between add and incr: this is the window's first hit
-        cache.add(name, 1, timeout=period)
-        return True
-    return int(count) <= limit
+        count = cache.incr(cache_key)
+    except ValueError:  # the window expired between add() and incr(): start a new one
+        cache.add(cache_key, 1, timeout=period)
+        count = 1
+    return count <= limit
 
 
 def hit_all(scope: str, key: str, rates: Iterable[tuple[int, int]]) -> bool:
@@ -70,3 +47,22 @@ def hit_all(scope: str, key: str, rates: Iterable[tuple[int, int]]) -> bool:
     """
     results = [hit(scope, key, limit, period) for limit, period in rates]
     return all(results)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's IP address: ``REMOTE_ADDR`` unless proxies are trusted (R-39).
+
+    With ``SECURETOKENS['TRUSTED_PROXY_COUNT'] = n > 0``, the *n*-th address from the right of
+    ``X-Forwarded-For``, the one the outermost trusted proxy saw. Anything to its left was
+    written by the client and is ignored. A header shorter than *n* means a proxy is
+    missing, and ``REMOTE_ADDR`` is used.
+    """
+    remote_addr = str(request.META.get("REMOTE_ADDR", ""))
+    count = setting("TRUSTED_PROXY_COUNT")
+    if not count:
+        return remote_addr
+    forwarded = [
+        part.strip() for part in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")
+    ]
+    forwarded = [part for part in forwarded if part]
+    return forwarded[-count] if len(forwarded) >= count else remote_addr

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import threading
@@ -44,9 +45,36 @@ def server_database_only():
     )
 
 
+def slot_of(user, purpose):
+    """The TokenSlot row of *user* (or of an address, before sign-up) and *purpose* (owners
+    are stored as SHA-256 hex)."""
+    from django_securetokens.models import TokenSlot
+
+    owner = f"email:{user}" if isinstance(user, str) else f"user:{user.pk}"
+    owner = hashlib.sha256(owner.encode()).hexdigest()
+    return TokenSlot.objects.get(purpose=purpose, owner=owner)
+
+
+def run_immediately(name, kwargs):
+    """An ``EMAIL_SENDER`` for tests: run the mail job at once, inside the test transaction
+    (``transaction.on_commit`` never fires there)."""
+    from django_securetokens.tasks import run_job
+
+    run_job(name, kwargs)
+
+
+@pytest.fixture
+def mail_now(settings):
+    """Mail jobs run synchronously, so a test sees their mail as soon as the response is in."""
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        "EMAIL_SENDER": "tests.conftest.run_immediately",
+    }
+
+
 def use_fresh_cache(settings):
-    """Point the rate-limit cache at a key prefix of its own, so every counter starts from
-    zero. Nothing is flushed, so parallel runs sharing one Redis cannot disturb each other."""
+    """Give the rate-limit cache a key prefix of its own, so every counter starts from zero.
+    Nothing is flushed, so parallel runs sharing one Redis cannot disturb each other."""
     from django_securetokens.conf import setting
 
     alias = setting("CACHE")

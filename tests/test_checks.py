@@ -37,6 +37,13 @@ def test_per_process_cache_warns_unless_debug():
         ({"NOPE": 1}, "securetokens.E001"),
         ({"TOKEN_BYTES": 15}, "securetokens.E002"),
         ({"TOKEN_BYTES": "32"}, "securetokens.E002"),
+        ({"TOKEN_BYTES": 129}, "securetokens.E002"),
+        ({"PURPOSES": {"password_reset": {"TTTL": timedelta(hours=1)}}}, "securetokens.E001"),
+        ({"RETENTION": -timedelta(days=1)}, "securetokens.E013"),
+        ({"API_KEY_MAX_AGE": 365}, "securetokens.E013"),
+        ({"API_KEY_LAST_USED_INTERVAL": None}, "securetokens.E013"),
+        ({"BASE_URL": "example.com"}, "securetokens.E015"),
+        ({"BASE_URL": "http://example.com"}, "securetokens.W003"),
         ({"CODE_DIGITS": 5}, "securetokens.E003"),
         ({"CODE_DIGITS": 11}, "securetokens.E003"),
         ({"PURPOSES": {"password_reset": {"TTL": timedelta(hours=25)}}}, "securetokens.E004"),
@@ -58,6 +65,21 @@ def test_per_process_cache_warns_unless_debug():
 )
 def test_each_check_id(settings, expected):
     assert expected in ids(**settings)
+
+
+def test_securetokens_must_be_a_dict():
+    with override_settings(SECURETOKENS=["BASE_URL"]):
+        assert [m.id for m in check_settings()] == ["securetokens.E001"]
+
+
+@pytest.mark.parametrize("hosts", [["*"], [".example.com"]])
+def test_wildcard_hosts_need_a_base_url(hosts):
+    with override_settings(SECURETOKENS={}, ALLOWED_HOSTS=hosts, CACHES=SHARED_CACHE):
+        assert [m.id for m in check_settings()] == ["securetokens.E014"]
+    with override_settings(
+        SECURETOKENS={"BASE_URL": "https://example.com"}, ALLOWED_HOSTS=hosts, CACHES=SHARED_CACHE
+    ):
+        assert [m.id for m in check_settings()] == []
 
 
 def test_dummy_cache_is_an_error():

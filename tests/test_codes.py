@@ -16,8 +16,9 @@ from django_securetokens.exceptions import (
     TooManyAttempts,
     UsedToken,
 )
-from django_securetokens.models import SecureToken, TokenSlot
+from django_securetokens.models import SecureToken
 
+from .conftest import slot_of
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def wrong(code: str) -> str:
 
 
 def failures(user) -> int:
-    return TokenSlot.objects.get(purpose=P, owner=f"user:{user.pk}").failures
+    return slot_of(user, P).failures
 
 
 def test_code_is_six_zero_padded_digits_and_lives_ten_minutes(user):

@@ -12,9 +12,9 @@ from django.db import connections
 from django.test import override_settings
 
 from django_securetokens.exceptions import TokenError
-from django_securetokens.models import SecureToken, TokenSlot
+from django_securetokens.models import SecureToken
 
-from .conftest import server_database_only
+from .conftest import server_database_only, slot_of
 from .factories import UserFactory
 
 pytestmark = [
@@ -38,6 +38,8 @@ def race(n: int, action: Callable[[int], Any]) -> list[Any]:
             results[i] = action(i)
         except TokenError as error:
             results[i] = type(error).__name__
+        except Exception as error:  # a deadlock or other database error: fail the test
+            results[i] = error
         finally:
             connections.close_all()
 
@@ -99,7 +101,7 @@ def test_attempts_are_counted_exactly_under_racing_wrong_guesses():
     assert counts == {"InvalidToken": 10, "TooManyAttempts": THREADS - 10}, counts
     token.refresh_from_db()
     assert token.attempts == 10
-    slot = TokenSlot.objects.get(purpose="email_verification", owner=f"user:{user.pk}")
+    slot = slot_of(user, "email_verification")
     assert slot.failures == THREADS
     with pytest.raises(TokenError):
         SecureToken.objects.consume_code(code, purpose="email_verification", user=user)
@@ -115,5 +117,24 @@ def test_failure_cap_cannot_be_exceeded_by_racing():
         THREADS,
         lambda i: SecureToken.objects.verify_code(bad, purpose="email_verification", user=user),
     )
-    slot = TokenSlot.objects.get(purpose="email_verification", owner=f"user:{user.pk}")
+    slot = slot_of(user, "email_verification")
     assert slot.failures == 7
+
+
+def test_consuming_inside_a_transaction_never_deadlocks_with_issuing():
+    """R-19 asks callers to consume inside their own transaction; the engine must then take
+    its locks in the same order as issue() does, or the two deadlock."""
+    from django.db import transaction
+
+    user = UserFactory()
+    for _ in range(15):
+        _, secret = SecureToken.objects.issue(user, purpose="password_reset")
+
+        def act(i, secret=secret):
+            if i == 0:
+                with transaction.atomic():
+                    return SecureToken.objects.consume(secret, purpose="password_reset")
+            return SecureToken.objects.issue(user, purpose="password_reset")
+
+        outcomes = race(4, act)
+        assert not [o for o in outcomes if isinstance(o, Exception)], outcomes

@@ -12,9 +12,9 @@ from django.core import mail
 from django.test import Client
 
 from django_securetokens.exceptions import TooManyAttempts
-from django_securetokens.models import SecureToken, TokenSlot
+from django_securetokens.models import SecureToken
 
-from .conftest import mailed_code_and_link, server_database_only
+from .conftest import mailed_code_and_link, server_database_only, slot_of
 from .factories import UserFactory
 from .test_concurrency import race
 
@@ -42,7 +42,7 @@ def test_fifty_racing_wrong_guesses_then_the_right_code():
 
     assert sorted(outcomes) == ["InvalidToken"] * 5 + ["TooManyAttempts"] * 45
     assert SecureToken.objects.get(pk=token.pk).attempts == 5
-    slot = TokenSlot.objects.get(purpose=PURPOSE, owner=f"user:{user.pk}")
+    slot = slot_of(user, PURPOSE)
     assert slot.failures == 20
     with pytest.raises(TooManyAttempts):
         SecureToken.objects.verify_code(code, PURPOSE, user=user)
@@ -68,7 +68,7 @@ def test_racing_guesses_on_an_address_bound_code():
 
     assert sorted(outcomes) == ["InvalidToken"] * 5 + ["TooManyAttempts"] * 7
     assert SecureToken.objects.get(pk=token.pk).attempts == 5
-    assert TokenSlot.objects.get(owner="email:racer@example.com").failures == 12
+    assert slot_of("racer@example.com", PURPOSE).failures == 12
 
 
 def started_client(user):

@@ -57,7 +57,9 @@ def test_check_passes() -> None:
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize("url", ["/", "/accounts/login/", "/admin/login/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/accounts/login/", "/admin/login/", "/accounts/password-reset/"]
+)
 def test_page_renders(url: str) -> None:
     result = run_example("-c", FETCH_PAGES, url)
 

@@ -24,6 +24,7 @@ from django_securetokens.exceptions import (
 )
 from django_securetokens.models import SecureToken, State, TokenSlot
 
+from .conftest import slot_of
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -316,7 +317,9 @@ def test_slot_row_per_owner_and_purpose(user):
     SecureToken.objects.issue(user, purpose="password_reset")
     SecureToken.objects.issue(user, purpose="password_reset")
     SecureToken.objects.issue_code(user=user, purpose="password_reset")
-    assert TokenSlot.objects.filter(owner=f"user:{user.pk}").count() == 1
+    SecureToken.objects.issue(user, purpose="email_verification")
+    assert TokenSlot.objects.count() == 2
+    assert slot_of(user, "password_reset").failures == 0
 
 
 def test_str_never_contains_the_secret(reset_token):

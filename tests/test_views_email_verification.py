@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from django_securetokens.models import SecureToken, TokenSlot
+from django_securetokens.models import SecureToken
 from django_securetokens.views.email_verification import (
     SESSION_KEY,
     EmailVerificationCodeView,
@@ -22,7 +22,7 @@ from django_securetokens.views.email_verification import (
     format_code,
 )
 
-from .conftest import mailed_code_and_link, use_fresh_cache
+from .conftest import mailed_code_and_link, slot_of, use_fresh_cache
 from .factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
@@ -140,7 +140,7 @@ def test_right_code_verifies_and_sends_the_signal(started, user, verified_events
     assert SESSION_KEY not in client.session
     # The link from the same mail is spent too, and the failure count is back to zero.
     assert not SecureToken.objects.live().filter(user=user).exists()
-    assert TokenSlot.objects.get(owner=f"user:{user.pk}").failures == 0
+    assert slot_of(user, "email_verification").failures == 0
     assert client.get(COMPLETE).status_code == 200
 
 
@@ -161,7 +161,7 @@ def test_wrong_code_renders_a_generic_error_and_counts(started, user, verified_e
     assert response.status_code == 200
     assert "This code is not valid" in response.content.decode()
     assert SecureToken.objects.get(kind="code").attempts == 1
-    assert TokenSlot.objects.get(owner=f"user:{user.pk}").failures == 1
+    assert slot_of(user, "email_verification").failures == 1
     assert verified_events == []
 
 
@@ -250,7 +250,7 @@ def test_failure_cap_spans_codes_and_the_link_still_works(
         use_fresh_cache(settings)  # the per-address and per-IP limits: this is about the cap
         client.post(START, {"resend": "1"})
         code, link = mailed_code_and_link(mail.outbox[-1])
-    assert TokenSlot.objects.get(owner=f"user:{user.pk}").failures == 20
+    assert slot_of(user, "email_verification").failures == 20
 
     assert client.post(CODE, {"code": code}).status_code == 200
     assert verified_events == []
@@ -258,7 +258,7 @@ def test_failure_cap_spans_codes_and_the_link_still_works(
     # The 256-bit link is not capped, and success resets the cap.
     assert client.post(link).status_code == 302
     assert len(verified_events) == 1
-    assert TokenSlot.objects.get(owner=f"user:{user.pk}").failures == 0
+    assert slot_of(user, "email_verification").failures == 0
     use_fresh_cache(settings)
     client.post(START)
     code, _ = mailed_code_and_link(mail.outbox[-1])

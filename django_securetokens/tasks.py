@@ -1,0 +1,114 @@
+"""Run mail jobs off the request path.
+
+A password-reset request must take as long for an unknown address as for a known one
+(R-36). The view therefore does no per-account work at all: it hands a *job* — the dotted
+path of a function marked with :func:`task` and JSON-serialisable keyword arguments — to
+the sender named by ``SECURETOKENS['EMAIL_SENDER']``, and answers at once. Looking the
+account up, issuing the token, rendering and sending the mail all happen in the job.
+
+The job's arguments hold no secret (the token is issued inside the job), so a task-queue
+broker that carries them learns an email address at most, never a reset link.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+from django.db import close_old_connections, transaction
+from django.utils.module_loading import import_string
+
+from .conf import setting
+
+logger = logging.getLogger("django_securetokens")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_pending: set[Future[None]] = set()
+
+
+def task(func: F) -> F:
+    """Mark *func* as a job that :func:`run_job` may run.
+
+    Only marked functions run, so a forged queue message cannot name an arbitrary callable.
+    """
+    func.securetokens_task = True  # type: ignore[attr-defined]
+    return func
+
+
+def name_of(func: Callable[..., Any]) -> str:
+    """The dotted path that :func:`run_job` resolves back to *func*."""
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def run_job(name: str, kwargs: dict[str, Any]) -> None:
+    """Run the job *name* with *kwargs*. Call this from your task-queue worker.
+
+    :raises ValueError: when *name* is not a function marked with :func:`task`.
+    """
+    func = import_string(name)
+    if not getattr(func, "securetokens_task", False):
+        raise ValueError(f"{name} is not a django-securetokens task")
+    func(**kwargs)
+
+
+def enqueue(func: Callable[..., Any], **kwargs: Any) -> None:
+    """Hand the job ``func(**kwargs)`` to ``SECURETOKENS['EMAIL_SENDER']``."""
+    sender: Callable[[str, dict[str, Any]], None] = import_string(setting("EMAIL_SENDER"))
+    sender(name_of(func), kwargs)
+
+
+def run_now(name: str, kwargs: dict[str, Any]) -> None:
+    """A sender that runs the job in the request, after commit.
+
+    For tests and debugging only: the response then waits for the mail server, and its
+    timing tells whether an account exists (R-36).
+    """
+    transaction.on_commit(lambda: run_job(name, kwargs))
+
+
+def run_in_thread(name: str, kwargs: dict[str, Any]) -> None:
+    """The default sender: run the job in a background thread once the transaction commits.
+
+    Jobs run one at a time in a single background thread of the web process, so a slow mail
+    server delays mail, never responses. Python finishes queued jobs before a normal exit,
+    but a killed process loses them; use a task queue when that matters.
+    """
+    transaction.on_commit(lambda: _submit(name, kwargs))
+
+
+def _submit(name: str, kwargs: dict[str, Any]) -> None:
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="securetokens")
+        future = _executor.submit(_run_in_worker, name, kwargs)
+        _pending.add(future)
+    future.add_done_callback(_pending.discard)
+
+
+def _run_in_worker(name: str, kwargs: dict[str, Any]) -> None:
+    # The thread outlives requests, so it manages its database connection as a request
+    # would; a failure is logged without its arguments, which may hold an email address.
+    close_old_connections()
+    try:
+        run_job(name, kwargs)
+    except Exception:
+        logger.exception("Background job %s failed", name)
+    finally:
+        close_old_connections()
+
+
+def join(timeout: float | None = None) -> bool:
+    """Wait for the background jobs queued so far; return whether all of them finished.
+
+    For tests, benchmarks and a graceful shutdown.
+    """
+    with _lock:
+        pending = set(_pending)
+    return not wait(pending, timeout=timeout).not_done

@@ -1,0 +1,140 @@
+"""The password-reset flow in a real headless Chromium, as a person would go through it.
+
+It needs Debian's ``chromium`` (``apt-get install chromium``) and the ``playwright`` Python
+package (``pip install -e '.[browser]'``; never ``playwright install``, which downloads a
+browser of its own). Without them the test is skipped — unless
+``SECURETOKENS_BROWSER_REQUIRED=1`` (``make test-browser``, CI), where a missing browser is
+a failure, so CI can never pass without running it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+
+import pytest
+from django.core import mail
+from django.db import connections
+
+from django_securetokens import tasks
+from tests.factories import UserFactory
+
+CHROMIUM = os.environ.get("SECURETOKENS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REQUIRED = os.environ.get("SECURETOKENS_BROWSER_REQUIRED") == "1"
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+_missing = (
+    "the playwright package is not installed (pip install -e '.[browser]')"
+    if sync_playwright is None
+    else f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if not shutil.which(CHROMIUM)
+    else None
+)
+if _missing and REQUIRED:  # pragma: no cover - depends on the environment
+    raise RuntimeError(f"SECURETOKENS_BROWSER_REQUIRED=1 but {_missing}")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(_missing is not None, reason=f"browser test skipped: {_missing}"),
+    pytest.mark.usefixtures("fresh_cache"),
+]
+
+
+@pytest.fixture
+def walker(transactional_db):
+    """The user, created before Playwright starts (see ``browser``)."""
+    return UserFactory(username="walker", email="walker@example.com", is_staff=True)
+
+
+@pytest.fixture
+def browser(walker, monkeypatch):
+    # Playwright's sync API runs an event loop in this thread, and inside it Django hands out
+    # a connection of its own: the test makes no query there, and whatever opened one is
+    # closed before leaving, or the test database could not be dropped.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            connections.close_all()
+
+
+def wait_for_mail(count, timeout=10.0):
+    """Mail is sent by the background thread: wait for it as a person waits for email."""
+    deadline = time.monotonic() + timeout
+    while len(mail.outbox) < count and time.monotonic() < deadline:
+        tasks.join(timeout=0.5)
+    assert len(mail.outbox) >= count, "no mail arrived"
+    return mail.outbox[count - 1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_mail_link_new_password_and_sign_in(live_server, settings, browser):
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "BASE_URL": live_server.url}
+    page = browser.new_page()
+    seen_urls = []
+    page.on("request", lambda request: seen_urls.append(request.url))
+
+    # 1. Ask for a link.
+    page.goto(f"{live_server.url}/accounts/password-reset/")
+    page.fill("input[name=email]", "Walker@Example.com")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/password-reset/sent/")
+    assert "Check your email" in page.content()
+
+    # 2. Read the mail; it goes to the stored address.
+    message = wait_for_mail(1)
+    assert message.to == ["walker@example.com"]
+    link = re.search(r"(http://\S+/accounts/reset/\S+/)", message.body).group(1)
+    secret = link.rstrip("/").rsplit("/", 1)[1]
+
+    # 3. Open it: the token leaves the address bar before the form shows.
+    page.goto(link)
+    page.wait_for_url("**/accounts/password-reset/set-password/")
+    assert secret not in page.url and secret not in page.content()
+
+    # 4. Choose a new password.
+    page.fill("input[name=new_password1]", "a fresh walk in the park 9")
+    page.fill("input[name=new_password2]", "a fresh walk in the park 9")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/password-reset/complete/")
+    assert "Your password has been changed" in page.content()
+
+    # 5. Not logged in; the notification arrives; the link is dead.
+    page.goto(f"{live_server.url}/admin/")
+    assert "/admin/login/" in page.url
+    notification = wait_for_mail(2)
+    assert "changed" in notification.subject
+    page.goto(link)
+    assert "invalid or has expired" in page.content()
+
+    # 6. Sign in with the new password.
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("input[name=username]", "walker")
+    page.fill("input[name=password]", "a fresh walk in the park 9")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    assert "Site administration" in page.content()
+
+    # The page made no request to another origin.
+    assert all(url.startswith(live_server.url) for url in seen_urls), seen_urls

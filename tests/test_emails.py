@@ -1,0 +1,169 @@
+"""The reset and notification mails, overriding them by path, and the mail-job hook."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from django_securetokens import tasks
+from django_securetokens.models import SecureToken
+from django_securetokens.views.password_reset import PasswordResetView, send_password_reset
+
+from .factories import UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "fresh_cache")]
+
+RESET = reverse("securetokens:password_reset")
+
+recorded: list[tuple[str, dict]] = []
+
+
+def record(name, kwargs):
+    """An EMAIL_SENDER that only records what a task queue would carry."""
+    recorded.append((name, kwargs))
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice", email="alice@example.com")
+
+
+def test_reset_mail_text_and_html(user):
+    Client().post(RESET, {"email": "alice@example.com"})
+
+    (message,) = mail.outbox
+    assert message.subject == "Reset your password on testserver.example"
+    assert "Hello alice," in message.body
+    assert "expires in 60 minutes" in message.body
+    assert "https://testserver.example/accounts/reset/" in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert '<a href="https://testserver.example/accounts/reset/' in html
+    assert "&amp;" not in message.body  # text parts are not HTML-escaped
+
+
+def test_templates_are_overridden_by_path(user, settings, tmp_path):
+    folder = tmp_path / "django_securetokens" / "email"
+    folder.mkdir(parents=True)
+    (folder / "password_reset_subject.txt").write_text("Custom subject for {{ site_name }}")
+    (folder / "password_reset.txt").write_text("Custom body {{ reset_url }} {{ brand }}")
+    (folder / "password_reset.html").write_text('<p>Custom <a href="{{ reset_url }}">link</a></p>')
+    pages = tmp_path / "django_securetokens"
+    (pages / "password_reset.html").write_text("custom request page {{ form.email }}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    settings.ROOT_URLCONF = "tests.test_emails"
+
+    assert Client().get(RESET).content.startswith(b"custom request page")
+    Client().post("/branded/", {"email": "alice@example.com"})
+
+    (message,) = mail.outbox
+    assert message.subject == "Custom subject for testserver.example"
+    assert message.body.startswith("Custom body https://testserver.example/accounts/reset/")
+    assert message.body.endswith(" Acme")
+    assert message.alternatives[0][0].startswith("<p>Custom <a href=")
+
+
+def test_notification_mail_has_no_link_with_a_secret(user):
+    client = Client()
+    client.post(RESET, {"email": "alice@example.com"})
+    path = "/" + mail.outbox[0].body.split("https://testserver.example/", 1)[1].split()[0]
+    client.get(path)
+    client.post(
+        reverse("securetokens:password_reset_set"),
+        {"new_password1": "new pass phrase 99", "new_password2": "new pass phrase 99"},
+    )
+
+    notification = mail.outbox[-1]
+    assert notification.to == ["alice@example.com"]
+    assert notification.subject == "Your password on testserver.example was changed"
+    assert "https://testserver.example/accounts/login/" in notification.body
+    assert "/accounts/reset/" not in notification.body + notification.alternatives[0][0]
+
+
+def test_the_sender_hook_carries_no_secret_and_serialises_as_json(user, settings):
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "EMAIL_SENDER": "tests.test_emails.record"}
+    recorded.clear()
+
+    Client().post(RESET, {"email": "alice@example.com"})
+
+    ((name, kwargs),) = recorded
+    assert name == "django_securetokens.views.password_reset.send_password_reset"
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    assert kwargs["email"] == "alice@example.com"
+    assert kwargs["origin"] == "https://testserver.example"
+    assert not SecureToken.objects.exists()  # the token is issued by the job, not before
+    assert mail.outbox == []
+
+    tasks.run_job(name, kwargs)  # what a worker does
+
+    assert len(mail.outbox) == 1 and SecureToken.objects.count() == 1
+
+
+def test_run_job_refuses_functions_that_are_not_tasks():
+    with pytest.raises(ValueError, match="not a django-securetokens task"):
+        tasks.run_job("os.getcwd", {})
+
+
+def test_the_job_refuses_a_view_that_is_not_a_reset_view(user):
+    with pytest.raises(ValueError):
+        send_password_reset(view="django.views.generic.View", options={}, origin="x", email="a")
+
+
+def test_run_now_runs_after_commit(user, django_capture_on_commit_callbacks):
+    kwargs = PasswordResetView().job_kwargs("https://testserver.example")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        tasks.run_now(tasks.name_of(send_password_reset), {**kwargs, "email": "alice@example.com"})
+        assert mail.outbox == []
+
+    assert len(callbacks) == 1 and len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_in_thread_sends_from_a_background_thread_and_survives_errors(caplog):
+    UserFactory(email="bob@example.com")
+    kwargs = {**PasswordResetView().job_kwargs("https://testserver.example")}
+    tasks.run_in_thread(tasks.name_of(send_password_reset), {**kwargs, "email": "bob@example.com"})
+    tasks.run_in_thread("os.getcwd", {})  # a bad job is logged, and the next one still runs
+    tasks.run_in_thread(
+        tasks.name_of(send_password_reset), {**kwargs, "email": "nobody@example.com"}
+    )
+
+    assert tasks.join(timeout=10)
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]
+    assert "Background job os.getcwd failed" in caplog.text
+
+
+# Used by test_templates_are_overridden_by_path as ROOT_URLCONF: a view configured through
+# as_view() keyword arguments, which the mail job must honour.
+from django.urls import include, path  # noqa: E402
+
+urlpatterns = [
+    path("accounts/", include("django_securetokens.urls")),
+    path("branded/", PasswordResetView.as_view(extra_email_context={"brand": "Acme"})),
+]
+
+
+def test_notification_job_skips_missing_users_and_falls_back_to_the_origin(user, settings):
+    from django_securetokens.views.password_reset import send_password_changed
+
+    prefix = "django_securetokens/email/password_changed"
+    send_password_changed(user_pk="999999", origin="https://o.example", template_prefix=prefix)
+    assert mail.outbox == []
+
+    settings.LOGIN_URL = "no-such-url-name"
+    send_password_changed(user_pk=str(user.pk), origin="https://o.example", template_prefix=prefix)
+    assert "https://o.example/\n" in mail.outbox[0].body
+
+
+def test_admin_jobs_skip_ineligible_users(user):
+    user.is_active = False
+    user.save()
+    kwargs = PasswordResetView().job_kwargs("https://testserver.example")
+
+    send_password_reset(**kwargs, user_pks=[str(user.pk)])
+
+    assert mail.outbox == []
