@@ -1,71 +1,26 @@
 """End to end in headless Chromium: sign up, read the mail, enter the code, see it verified.
 
-Needs Debian's Chromium at /usr/bin/chromium and the ``playwright`` package (the ``browser``
-extra; never ``playwright install``, which downloads a browser of its own). Without them the
-tests skip, except with ``SECURETOKENS_BROWSER_REQUIRED=1`` (``make test-browser``, CI), where
-a missing browser is a failure, so CI cannot pass without running them.
+See ``conftest.py`` here for what it needs, and when it is skipped.
 """
 
 from __future__ import annotations
-
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 from django.core import mail
 
 from tests.conftest import mailed_code_and_link
 
-CHROMIUM = Path(os.environ.get("SECURETOKENS_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .conftest import BROWSER_TESTS
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
-
-_missing = (
-    "the playwright package is not installed (pip install -e '.[browser]')"
-    if sync_playwright is None
-    else f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    if not (CHROMIUM.exists() or shutil.which(str(CHROMIUM)))
-    else ""
-)
-if _missing and os.environ.get("SECURETOKENS_BROWSER_REQUIRED") == "1":  # pragma: no cover
-    raise RuntimeError(f"SECURETOKENS_BROWSER_REQUIRED=1 but {_missing}")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(bool(_missing), reason=_missing or "-"),
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fresh_cache"),
-]
+pytestmark = [*BROWSER_TESTS, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page():
-    # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls
-    # from a thread with a running loop; the live server answers from its own thread, and
-    # the tests themselves only read mail.outbox while the browser is open.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        context = browser.new_context()
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(browser):
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
 
 
 def last_mail_to(address):
