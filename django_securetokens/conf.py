@@ -20,6 +20,7 @@ from . import crypto
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 -- a purpose name, not a password
 EMAIL_VERIFICATION = "email_verification"
+EMAIL_CHANGE = "email_change"
 API_KEY_PURPOSE = "api_key"
 
 #: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``.
@@ -46,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "PURPOSES": {
         PASSWORD_RESET: {"TTL": timedelta(hours=1), "CODE_TTL": timedelta(minutes=10)},
         EMAIL_VERIFICATION: {"TTL": timedelta(hours=24), "CODE_TTL": timedelta(minutes=10)},
+        # Proves a new address before it replaces the account's own; the user is at the
+        # keyboard, having just re-entered their password, so the link lives an hour.
+        EMAIL_CHANGE: {"TTL": timedelta(hours=1), "CODE_TTL": timedelta(minutes=10)},
     },
     # How long used, expired and revoked rows are kept (for audit) before purge deletes them.
     "RETENTION": timedelta(days=7),
@@ -78,6 +82,14 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_SENDER": "django_securetokens.tasks.run_in_thread",
     # Add the "send password reset email" action to the user admin of admin.site.
     "ADMIN_USER_ACTION": True,
+    # --- email verification and email change ---
+    # Verification mails per address, counted whether or not an account has it; over the
+    # limit the answer is the usual one and no mail goes out:
+    "EMAIL_VERIFICATION_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
+    # Code submissions per client IP; over the limit the code page answers 429:
+    "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
+    # Emailed links opened or confirmed per client IP; over the limit, 429:
+    "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
 }
 
 # Longest lifetimes allowed; anything not listed is capped at 24 hours. A

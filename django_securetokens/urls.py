@@ -1,14 +1,14 @@
 """``path("accounts/", include("django_securetokens.urls"))``; namespace ``securetokens``.
 
-Only ``reset/<token>/`` carries a secret, so it is the one prefix to scrub from access logs
-(see the password-reset how-to, R-66).
+Only ``reset/<token>/`` and the email links' ``…/confirm/<token>/`` carry a secret, so they
+are the prefixes to scrub from access logs (see the password-reset how-to, R-66).
 """
 
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path, re_path
 
-from .views import password_reset
+from .views import email_verification, password_reset
 
 app_name = "securetokens"
 
@@ -39,5 +39,35 @@ urlpatterns: list[URLPattern | URLResolver] = [
         r"^reset/(?P<token>[\s\S]+)/\Z",
         password_reset.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
+    ),
+]
+
+# --- email verification and email change --------------------------------------------------
+urlpatterns += [
+    path(
+        "email/verify/",
+        email_verification.EmailVerificationView.as_view(),
+        name="email_verification",
+    ),
+    path(
+        "email/verify/code/",
+        email_verification.EmailVerificationCodeView.as_view(),
+        name="email_verification_code",
+    ),
+    path(
+        "email/verify/confirm/<str:token>/",
+        email_verification.EmailVerificationConfirmView.as_view(),
+        name="email_verification_confirm",
+    ),
+    path(
+        "email/verified/",
+        email_verification.EmailVerificationCompleteView.as_view(),
+        name="email_verification_complete",
+    ),
+    path("email/change/", email_verification.EmailChangeView.as_view(), name="email_change"),
+    path(
+        "email/change/confirm/<str:token>/",
+        email_verification.EmailChangeConfirmView.as_view(),
+        name="email_change_confirm",
     ),
 ]

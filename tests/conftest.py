@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
+import threading
 
 import pytest
 from django.db import connection
 
+from django_securetokens import signals
 from django_securetokens.models import APIKey, SecureToken
 
 from .factories import UserFactory
@@ -42,10 +46,12 @@ def server_database_only():
 
 
 def slot_of(user, purpose):
-    """The TokenSlot row of *user* and *purpose* (owners are stored as SHA-256 hex)."""
+    """The TokenSlot row of *user* (or of an address, before sign-up) and *purpose* (owners
+    are stored as SHA-256 hex)."""
     from django_securetokens.models import TokenSlot
 
-    owner = hashlib.sha256(f"user:{user.pk}".encode()).hexdigest()
+    owner = f"email:{user}" if isinstance(user, str) else f"user:{user.pk}"
+    owner = hashlib.sha256(owner.encode()).hexdigest()
     return TokenSlot.objects.get(purpose=purpose, owner=owner)
 
 
@@ -66,14 +72,39 @@ def mail_now(settings):
     }
 
 
-@pytest.fixture
-def fresh_cache(settings):
-    """Rate-limit counters start from zero: the cache gets a key prefix of its own for this
-    test. Nothing is flushed, so parallel runs sharing one Redis cannot disturb each other."""
-    import secrets
-
+def use_fresh_cache(settings):
+    """Give the rate-limit cache a key prefix of its own, so every counter starts from zero.
+    Nothing is flushed, so parallel runs sharing one Redis cannot disturb each other."""
     from django_securetokens.conf import setting
 
     alias = setting("CACHE")
     prefix = f"test-{secrets.token_hex(8)}"
     settings.CACHES = {**settings.CACHES, alias: {**settings.CACHES[alias], "KEY_PREFIX": prefix}}
+
+
+@pytest.fixture
+def fresh_cache(settings):
+    """Rate-limit counters start from zero for this test (see :func:`use_fresh_cache`)."""
+    use_fresh_cache(settings)
+
+
+def mailed_code_and_link(message):
+    """The code (digits only) and the link's path in a verification or email-change mail."""
+    code = "".join(re.search(r"\b(\d{3}) (\d{3})\b", message.body).groups())
+    link = re.search(r"https://testserver\.example(/\S+/confirm/[^/\s]+/)", message.body)
+    return code, link.group(1)
+
+
+@pytest.fixture
+def verified_events():
+    """The keyword arguments of every ``email_verified`` sent during the test, in order."""
+    events = []
+    lock = threading.Lock()  # the concurrency tests send it from several threads
+
+    def receiver(sender, **kwargs):
+        with lock:
+            events.append({"sender": sender, **kwargs})
+
+    signals.email_verified.connect(receiver)
+    yield events
+    signals.email_verified.disconnect(receiver)

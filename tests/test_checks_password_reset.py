@@ -27,6 +27,9 @@ def test_the_test_settings_pass():
         "PASSWORD_RESET_RATE_PER_EMAIL",
         "PASSWORD_RESET_RATE_PER_IP",
         "PASSWORD_RESET_CONFIRM_RATE_PER_IP",
+        "EMAIL_VERIFICATION_RATE_PER_EMAIL",
+        "EMAIL_VERIFICATION_CODE_RATE_PER_IP",
+        "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP",
     ],
 )
 def test_malformed_rate_limits(name, value):

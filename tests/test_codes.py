@@ -212,3 +212,68 @@ def test_no_identity_is_refused(db):
         SecureToken.objects.verify_code("123456", purpose=P)
     with pytest.raises(InvalidToken):
         SecureToken.objects.issue_code(purpose=P)
+
+
+# --- email verification and email change ---------------------------------------------------
+
+
+def test_small_random_values_keep_their_leading_zeros(user, monkeypatch):
+    """R-03: about 10 % of randbelow(10**6) values have fewer than six digits."""
+    from django_securetokens import crypto
+
+    monkeypatch.setattr(crypto.secrets, "randbelow", lambda n: 42)
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    assert code == "000042"
+    SecureToken.objects.consume_code("000 042", purpose=P, user=user)
+
+
+def test_the_right_code_on_the_last_allowed_attempt_works(user):
+    """R-32: the limit counts attempts, the right one included, not only failures."""
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    for _ in range(4):
+        with pytest.raises(InvalidToken):
+            SecureToken.objects.verify_code(wrong(code), purpose=P, user=user)
+    SecureToken.objects.consume_code(code, purpose=P, user=user)
+
+
+@override_settings(SECURETOKENS={"CODE_MAX_FAILURES": 1})
+def test_failure_cap_is_per_owner_and_purpose(user):
+    """R-33: one owner's cap neither blocks another owner nor another purpose."""
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(wrong(code), purpose=P, user=user)
+    with pytest.raises(TooManyAttempts):
+        SecureToken.objects.verify_code(code, purpose=P, user=user)
+    other = UserFactory()
+    _, other_code = SecureToken.objects.issue_code(user=other, purpose=P)
+    SecureToken.objects.consume_code(other_code, purpose=P, user=other)
+    _, change = SecureToken.objects.issue_code(user=user, purpose="email_change", email="n@x.org")
+    SecureToken.objects.consume_code(change, purpose="email_change", user=user, email="n@x.org")
+
+
+def test_code_dies_when_the_accounts_address_changes(user):
+    """R-26, T-04: a code for the account's address fails once the address changed."""
+    field = user.get_email_field_name()
+    address = getattr(user, field) or "old@example.com"
+    _, code = SecureToken.objects.issue_code(user=user, purpose=P, email=address)
+    type(user).objects.filter(pk=user.pk).update(**{field: "moved@example.com"})
+    with pytest.raises(RevokedToken):
+        SecureToken.objects.verify_code(code, purpose=P, user=user, email=address)
+
+
+def test_verification_and_email_change_lifetimes(user):
+    """R-23, R-24: verification links 24 h, email-change links 1 h, codes 10 min."""
+    lifetimes = {
+        (purpose, kind): token.expires_at - token.created_at
+        for purpose in (P, "email_change")
+        for kind, (token, _) in (
+            ("link", SecureToken.objects.issue(user, purpose=purpose, email="n@example.com")),
+            ("code", SecureToken.objects.issue_code(user, purpose=purpose, email="n@example.com")),
+        )
+    }
+    assert lifetimes == {
+        (P, "link"): timedelta(hours=24),
+        (P, "code"): timedelta(minutes=10),
+        ("email_change", "link"): timedelta(hours=1),
+        ("email_change", "code"): timedelta(minutes=10),
+    }

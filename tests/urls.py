@@ -6,4 +6,6 @@ from django.urls import include, path
 urlpatterns = [
     path("accounts/", include("django_securetokens.urls")),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django_securetokens.urls")),
+    path("signup/", include("tests.signup_views")),
 ]

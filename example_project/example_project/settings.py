@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django_securetokens",
     # The project package itself is an app: it holds the templates and `manage.py demouser`.
     "example_project",
+    # Sign-up with a verified address, the profile page, and the email_verified receiver.
+    "accounts",
 ]
 
 MIDDLEWARE = [

@@ -16,5 +16,7 @@ urlpatterns = [
     # django-securetokens' pages (namespace "securetokens"). The home page links to each flow
     # as soon as its URL exists.
     path("accounts/", include("django_securetokens.urls")),
+    # Sign-up (address first, proven by code), profile page.
+    path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,82 +1,28 @@
 """The password-reset flow in a real headless Chromium, as a person would go through it.
 
-It needs Debian's ``chromium`` (``apt-get install chromium``) and the ``playwright`` Python
-package (``pip install -e '.[browser]'``; never ``playwright install``, which downloads a
-browser of its own). Without them the test is skipped — unless
-``SECURETOKENS_BROWSER_REQUIRED=1`` (``make test-browser``, CI), where a missing browser is
-a failure, so CI can never pass without running it.
+See ``conftest.py`` here for what it needs, and when it is skipped.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 
 import pytest
 from django.core import mail
-from django.db import connections
 
 from django_securetokens import tasks
 from tests.factories import UserFactory
 
-CHROMIUM = os.environ.get("SECURETOKENS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-REQUIRED = os.environ.get("SECURETOKENS_BROWSER_REQUIRED") == "1"
+from .conftest import BROWSER_TESTS
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
-
-_missing = (
-    "the playwright package is not installed (pip install -e '.[browser]')"
-    if sync_playwright is None
-    else f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    if not shutil.which(CHROMIUM)
-    else None
-)
-if _missing and REQUIRED:  # pragma: no cover - depends on the environment
-    raise RuntimeError(f"SECURETOKENS_BROWSER_REQUIRED=1 but {_missing}")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(_missing is not None, reason=f"browser test skipped: {_missing}"),
-    pytest.mark.usefixtures("fresh_cache"),
-]
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture
 def walker(transactional_db):
-    """The user, created before Playwright starts (see ``browser``)."""
+    """The user, created before Playwright starts (see the ``browser`` fixture)."""
     return UserFactory(username="walker", email="walker@example.com", is_staff=True)
-
-
-@pytest.fixture
-def browser(walker, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread, and inside it Django hands out
-    # a connection of its own: the test makes no query there, and whatever opened one is
-    # closed before leaving, or the test database could not be dropped.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            connections.close_all()
 
 
 def wait_for_mail(count, timeout=10.0):
@@ -89,7 +35,7 @@ def wait_for_mail(count, timeout=10.0):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_request_mail_link_new_password_and_sign_in(live_server, settings, browser):
+def test_request_mail_link_new_password_and_sign_in(live_server, settings, walker, browser):
     settings.SECURETOKENS = {**settings.SECURETOKENS, "BASE_URL": live_server.url}
     page = browser.new_page()
     seen_urls = []
