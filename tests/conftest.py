@@ -108,3 +108,14 @@ def verified_events():
     signals.email_verified.connect(receiver)
     yield events
     signals.email_verified.disconnect(receiver)
+
+
+def use_mail_backend(settings, backend: str) -> None:
+    """Point the default mailer at *backend*: ``MAILERS`` from Django 6.1 (where
+    ``EMAIL_BACKEND`` is deprecated), ``EMAIL_BACKEND`` before it."""
+    import django
+
+    if django.VERSION >= (6, 1):
+        settings.MAILERS = {"default": {"BACKEND": backend}}
+    else:
+        settings.EMAIL_BACKEND = backend

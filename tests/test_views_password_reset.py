@@ -29,7 +29,7 @@ from django_securetokens.views.password_reset import (
     PasswordResetSetView,
 )
 
-from .conftest import server_database_only
+from .conftest import server_database_only, use_mail_backend
 from .factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "fresh_cache")]
@@ -119,7 +119,7 @@ def test_every_kind_of_address_gets_the_known_address_response(client, settings,
         request_reset(Client(), email)
     elif case == "mail_failure":
         UserFactory(email=email)
-        settings.EMAIL_BACKEND = "tests.mailbackends.FailingBackend"
+        use_mail_backend(settings, "tests.mailbackends.FailingBackend")
     outbox_before = len(mail.outbox)
 
     assert comparable(request_reset(Client(), email)) == known
@@ -651,7 +651,7 @@ def test_logs_record_events_without_secrets_or_addresses(client, victim, caplog)
 
 
 def test_send_failure_is_logged_by_user_pk_only(client, victim, settings, caplog):
-    settings.EMAIL_BACKEND = "tests.mailbackends.FailingBackend"
+    use_mail_backend(settings, "tests.mailbackends.FailingBackend")
     caplog.set_level(logging.DEBUG)
 
     request_reset(client, "user@example.com")
@@ -673,7 +673,7 @@ def test_default_sender_answers_before_a_slow_mail_server(settings):
         **settings.SECURETOKENS,
         "EMAIL_SENDER": tasks.name_of(tasks.run_in_thread),
     }
-    settings.EMAIL_BACKEND = "tests.mailbackends.SleepingBackend"
+    use_mail_backend(settings, "tests.mailbackends.SleepingBackend")
     UserFactory(email="slow@example.com")
 
     started = time.perf_counter()
