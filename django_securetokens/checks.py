@@ -51,7 +51,9 @@ def _check_ttls(merged: dict[str, Any]) -> list[CheckMessage]:
             value = rules[name]
             if not isinstance(value, timedelta) or value <= timedelta(0):
                 messages.append(
-                    Error(f"{where}[{name!r}] must be a positive timedelta.", id="securetokens.E005")
+                    Error(
+                        f"{where}[{name!r}] must be a positive timedelta.", id="securetokens.E005"
+                    )
                 )
                 continue
             ceiling = _MAX_TTL.get((purpose, name), _DAY)
@@ -124,7 +126,34 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
             )
         )
     messages += _check_cache(merged["CACHE"])
+    messages += _check_rate_limits(merged["RATE_LIMITS"])
     return messages
+
+
+def _check_rate_limits(limits: Any) -> list[CheckMessage]:
+    bad = [
+        scope
+        for scope, value in limits.items()
+        if value is not None
+        and not (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and isinstance(value[0], int)
+            and not isinstance(value[0], bool)
+            and value[0] >= 1
+            and isinstance(value[1], timedelta)
+            and value[1] >= timedelta(seconds=1)
+        )
+    ]
+    if not bad:
+        return []
+    return [
+        Error(
+            f"SECURETOKENS['RATE_LIMITS'] entries must be None or (events >= 1, timedelta of "
+            f"at least a second); check {', '.join(map(repr, sorted(bad)))}.",
+            id="securetokens.E013",
+        )
+    ]
 
 
 def _check_cache(alias: Any) -> list[CheckMessage]:

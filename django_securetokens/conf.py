@@ -62,6 +62,11 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,
     # Alias in CACHES that holds rate-limit counters; must be shared across processes (R-40).
     "CACHE": "default",
+    # Rate limits by scope: (events, period as a timedelta), counted per client. None turns a
+    # scope off. "api_key" counts failed API-key authentications per client IP (R-38).
+    "RATE_LIMITS": {
+        "api_key": (60, timedelta(minutes=1)),
+    },
 }
 
 _POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
@@ -87,13 +92,21 @@ def user_settings() -> dict[str, Any]:
 
 @functools.cache
 def get_settings() -> dict[str, Any]:
-    """Defaults overlaid with the project's ``SECURETOKENS``; ``PURPOSES`` is merged per key."""
+    """Defaults overlaid with the project's ``SECURETOKENS``; ``PURPOSES`` and ``RATE_LIMITS``
+    are merged per key, so overriding one purpose or scope keeps the others."""
     merged = {**DEFAULTS, **user_settings()}
     purposes = {name: dict(rules) for name, rules in DEFAULTS["PURPOSES"].items()}
     for name, rules in user_settings().get("PURPOSES", {}).items():
         purposes.setdefault(name, {}).update(rules)
     merged["PURPOSES"] = purposes
+    merged["RATE_LIMITS"] = {**DEFAULTS["RATE_LIMITS"], **user_settings().get("RATE_LIMITS", {})}
     return merged
+
+
+def rate_limit(scope: str) -> tuple[int, timedelta] | None:
+    """``(events, period)`` allowed for *scope* by ``RATE_LIMITS``, or None when it is off."""
+    limit: tuple[int, timedelta] | None = get_settings()["RATE_LIMITS"].get(scope)
+    return limit
 
 
 def setting(name: str) -> Any:

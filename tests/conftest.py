@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 
 from django_securetokens.models import APIKey, SecureToken
 
 from .factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    """Rate-limit counters live in the cache; no test may inherit another's."""
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture
