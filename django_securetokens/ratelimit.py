@@ -40,16 +40,21 @@ def hit(scope: str, key: str, limit: int, period: timedelta) -> bool:
     """Count one event for *key* in *scope*; return whether it is still within *limit* events
     per *period*. The count is taken before anything is judged, so racing requests cannot
     exceed the limit between them (R-20)."""
+    return count(scope, key, period) <= limit
+
+
+def count(scope: str, key: str, period: timedelta) -> int:
+    """Count one event for *key* in *scope* and return the number counted in this window."""
     name, seconds = _cache_key(scope, key, period)
     cache = caches[setting("CACHE")]
     if cache.add(name, 1, seconds):
-        return limit >= 1
+        return 1
     try:
-        count = cache.incr(name)
+        value: int = cache.incr(name)
     except ValueError:  # the entry expired between add() and incr(): a fresh window
         cache.add(name, 1, seconds)
-        count = 1
-    return count <= limit
+        return 1
+    return value
 
 
 def exceeded(scope: str, key: str, limit: int, period: timedelta) -> bool:
