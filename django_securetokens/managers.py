@@ -538,7 +538,8 @@ class APIKeyManager(models.Manager["APIKey"]):
         user = None
         if user_row[plan.user_pk] is not None:
             user = plan.user_model.from_db(alias, plan.user_fields, user_row)
-        api_key.user = cast(Any, user)  # the user model is only known at run time
+        # What select_related's populator does: fill the relation's cache, no descriptor.
+        plan.user_field.set_cached_value(api_key, user)
         return api_key
 
     def _match(
@@ -654,6 +655,7 @@ class _LookupPlan(NamedTuple):
     user_model: type[models.Model]
     user_fields: list[str]
     user_pk: int
+    user_field: Any  # the ForeignKey, whose cache holds the loaded user
 
 
 # Keyed by connection object: each thread has its own, and converters are bound to it.
@@ -674,7 +676,7 @@ def _lookup_plan(model: type[APIKey], connection: BaseDatabaseWrapper) -> _Looku
     plans = _PLANS.setdefault(connection, {})
     if model in plans:
         return plans[model]
-    queryset = model._default_manager.select_related("user").filter(selector="?")
+    queryset = model._default_manager.select_related("user").filter(selector="?").order_by()
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     columns = [column for column, _, _ in compiler.select]
@@ -705,6 +707,7 @@ def _lookup_plan(model: type[APIKey], connection: BaseDatabaseWrapper) -> _Looku
                 user_model=user_model,
                 user_fields=user_fields,
                 user_pk=user_fields.index(user_model._meta.pk.attname),
+                user_field=model._meta.get_field("user"),
             )
     plans[model] = plan
     return plan
