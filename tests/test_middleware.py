@@ -94,3 +94,17 @@ def test_async_middleware(api_key):
     assert async_to_sync(client.get)("/open/", headers=bearer("nope")).status_code == 401
     guarded = async_to_sync(client.get)("/api/async-whoami/", headers=bearer(secret))
     assert guarded.status_code == 200 and guarded.json()["user"] == key.user.username
+
+
+def test_streaming_responses_pass_through(client, api_key):
+    response = client.get("/api/stream/", headers=bearer(api_key[1]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"streamed body"
+    assert "X-API-Key" in response.headers["Vary"]
+    assert client.get("/api/stream/").status_code == 401
+
+
+def test_streaming_responses_pass_through_async(api_key):
+    client = AsyncClient()
+    response = async_to_sync(client.get)("/api/stream/", headers=bearer(api_key[1]))
+    assert response.status_code == 200

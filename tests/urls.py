@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/async-whoami/", views.async_whoami, name="async_whoami"),
     path("api/cbv-orders/", views.OrdersView.as_view(), name="cbv_orders"),
     path("api/async-cbv-orders/", views.AsyncOrdersView.as_view(), name="async_cbv_orders"),
+    path("api/stream/", views.stream, name="stream"),
     path("open/", views.open_view, name="open"),
 ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.views import View
 
 from django_securetokens.decorators import APIKeyRequiredMixin, api_key_required
@@ -30,6 +30,11 @@ def orders(request):
 @api_key_required
 async def async_whoami(request):
     return JsonResponse(_describe(request))
+
+
+@api_key_required
+def stream(request):
+    return StreamingHttpResponse(iter([b"streamed ", b"body"]))
 
 
 def open_view(request):
