@@ -673,8 +673,10 @@ def _lookup_plan(model: type[APIKey], connection: BaseDatabaseWrapper) -> _Looku
     Returns None, and the caller uses the plain queryset, when the layout is not the simple
     "every key column, then every user column" one (a multi-table-inherited user model).
     """
-    plans = _PLANS.setdefault(connection, {})
-    if model in plans:
+    plans = _PLANS.get(connection)
+    if plans is None:
+        plans = _PLANS[connection] = {}
+    elif model in plans:
         return plans[model]
     queryset = model._default_manager.select_related("user").filter(selector="?").order_by()
     compiler = queryset.query.get_compiler(connection=connection)
