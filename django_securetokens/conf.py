@@ -18,7 +18,7 @@ from django.dispatch import receiver
 
 from . import crypto
 
-PASSWORD_RESET = "password_reset"
+PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a password
 EMAIL_VERIFICATION = "email_verification"
 API_KEY_PURPOSE = "api_key"
 

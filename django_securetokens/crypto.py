@@ -31,7 +31,7 @@ API_KEY_CHECKSUM_LENGTH = 6
 API_KEY_SELECTOR_LENGTH = 12
 
 _URLSAFE = "A-Za-z0-9_-"
-_SELECTOR_RE = "[0-9a-f]{%d}" % SELECTOR_LENGTH
+_SELECTOR_RE = f"[0-9a-f]{{{SELECTOR_LENGTH}}}"
 _PREFIX_RE = re.compile(r"[a-z0-9]{2,10}(?:_[a-z0-9]{2,10})?")
 _CODE_SEPARATORS = str.maketrans("", "", " -")
 

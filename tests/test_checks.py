@@ -33,7 +33,10 @@ def test_locmem_is_fine_in_debug():
         ({"CODE_DIGITS": 5}, "securetokens.E003"),
         ({"CODE_DIGITS": 11}, "securetokens.E003"),
         ({"PURPOSES": {"password_reset": {"TTL": timedelta(hours=25)}}}, "securetokens.E004"),
-        ({"PURPOSES": {"password_reset": {"CODE_TTL": timedelta(minutes=11)}}}, "securetokens.E004"),
+        (
+            {"PURPOSES": {"password_reset": {"CODE_TTL": timedelta(minutes=11)}}},
+            "securetokens.E004",
+        ),
         ({"TTL": 3600}, "securetokens.E005"),
         ({"API_KEY_PREFIX": "Sk-Live"}, "securetokens.E006"),
         ({"CODE_MAX_ATTEMPTS": 11}, "securetokens.E007"),
@@ -58,6 +61,8 @@ def test_dummy_cache_is_an_error():
 
 
 def test_checks_are_registered_with_the_check_framework():
-    with override_settings(SECURETOKENS={"TOKEN_BYTES": 8}):
-        with pytest.raises(SystemCheckError, match="securetokens.E002"):
-            call_command("check", "--tag", "security")
+    with (
+        override_settings(SECURETOKENS={"TOKEN_BYTES": 8}),
+        pytest.raises(SystemCheckError, match="securetokens.E002"),
+    ):
+        call_command("check", "--tag", "security")

@@ -20,7 +20,10 @@ def test_defaults_follow_the_security_table():
 
 def test_override_settings_is_seen_and_purposes_merge_per_key():
     with override_settings(
-        SECURETOKENS={"CODE_DIGITS": 8, "PURPOSES": {"password_reset": {"TTL": timedelta(minutes=5)}}}
+        SECURETOKENS={
+            "CODE_DIGITS": 8,
+            "PURPOSES": {"password_reset": {"TTL": timedelta(minutes=5)}},
+        }
     ):
         reset = conf.get_policy("password_reset")
         assert reset.ttl == timedelta(minutes=5)

@@ -20,7 +20,9 @@ def test_crypto_and_recipes_import_no_django():
         "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -84,9 +86,7 @@ def test_digest_is_keyed_and_length_prefixed():
     assert d != hashlib.sha256(b"abc").digest()
 
 
-@pytest.mark.parametrize(
-    "stored", [None, "None", "", b"", b"x" * 31, bytearray(32), 0, "é" * 32]
-)
+@pytest.mark.parametrize("stored", [None, "None", "", b"", b"x" * 31, bytearray(32), 0, "é" * 32])
 def test_digests_match_never_raises_on_bad_stored_values(stored):
     assert crypto.digests_match(b"\0" * 32, stored) is False
 
@@ -112,8 +112,20 @@ def test_normalize_code_drops_spaces_and_hyphens(value):
 
 @pytest.mark.parametrize(
     "value",
-    ["١٢٣٤٥٦", "１２３４５６", "12345６", "12345", "1234567", "12345a", "123\t456", None, 123456,
-     "1" * 300, "123_456", "123456\n"],
+    [
+        "١٢٣٤٥٦",
+        "１２３４５６",
+        "12345６",
+        "12345",
+        "1234567",
+        "12345a",
+        "123\t456",
+        None,
+        123456,
+        "1" * 300,
+        "123_456",
+        "123456\n",
+    ],
 )
 def test_normalize_code_accepts_only_ascii_digits(value):
     with pytest.raises(InvalidToken):

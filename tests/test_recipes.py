@@ -44,8 +44,12 @@ def test_password_class_zero_leaves_it_out_and_lookalikes_can_be_dropped():
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"length": 3}, {"lowercase": -1}, {"lowercase": 0, "uppercase": 0, "digits": 0,
-                                                   "symbols": 0}]
+    "kwargs",
+    [
+        {"length": 3},
+        {"lowercase": -1},
+        {"lowercase": 0, "uppercase": 0, "digits": 0, "symbols": 0},
+    ],
 )
 def test_password_rejects_impossible_rules(kwargs):
     with pytest.raises(ValueError):

@@ -78,9 +78,7 @@ def test_digest_copied_into_another_purpose_row_does_not_verify(user):
 def test_row_with_attacker_planted_sha256_does_not_verify(reset_token):
     token, _ = reset_token
     mine = token.selector + crypto.new_verifier(32)
-    SecureToken.objects.filter(pk=token.pk).update(
-        digest=hashlib.sha256(mine.encode()).digest()
-    )
+    SecureToken.objects.filter(pk=token.pk).update(digest=hashlib.sha256(mine.encode()).digest())
     with pytest.raises(InvalidToken):
         SecureToken.objects.verify(mine, purpose="password_reset")
 
@@ -152,15 +150,19 @@ def test_email_change_by_queryset_update_kills_tokens(reset_token, user):
         SecureToken.objects.verify(secret, purpose="password_reset")
 
 
-def test_deactivation_kills_tokens_and_reactivation_after_expiry_does_not_revive(reset_token, user):
+def test_deactivation_kills_tokens_and_reactivation_after_expiry_does_not_revive(
+    reset_token, user
+):
     token, secret = reset_token
     type(user).objects.filter(pk=user.pk).update(is_active=False)
     with pytest.raises(InvalidToken):
         SecureToken.objects.verify(secret, purpose="password_reset")
     type(user).objects.filter(pk=user.pk).update(is_active=True)
-    with time_machine.travel(token.expires_at + timedelta(seconds=1)):
-        with pytest.raises(ExpiredToken):
-            SecureToken.objects.verify(secret, purpose="password_reset")
+    with (
+        time_machine.travel(token.expires_at + timedelta(seconds=1)),
+        pytest.raises(ExpiredToken),
+    ):
+        SecureToken.objects.verify(secret, purpose="password_reset")
 
 
 def test_deleting_the_user_deletes_tokens(reset_token, user):
@@ -188,8 +190,9 @@ def test_revoke_for_user(user):
 
 
 def test_email_bound_link_for_address_without_account(db):
-    token, secret = SecureToken.objects.issue(None, purpose="email_verification",
-                                              email="New@Example.com")
+    token, secret = SecureToken.objects.issue(
+        None, purpose="email_verification", email="New@Example.com"
+    )
     assert token.user is None and token.email == "new@example.com"
     assert SecureToken.objects.consume(secret, purpose="email_verification") == token
 
@@ -217,9 +220,8 @@ def test_verify_is_one_query(reset_token):
 
 
 def test_malformed_token_issues_no_query(db):
-    with CaptureQueriesContext(connection) as queries:
-        with pytest.raises(InvalidToken):
-            SecureToken.objects.verify("x" * 59, purpose="password_reset")
+    with CaptureQueriesContext(connection) as queries, pytest.raises(InvalidToken):
+        SecureToken.objects.verify("x" * 59, purpose="password_reset")
     assert len(queries) == 0
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...models import APIKey
+from django_securetokens.models import APIKey
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import recipes
-from ...conf import setting
+from django_securetokens import recipes
+from django_securetokens.conf import setting
 
 
 class Command(BaseCommand):
@@ -15,8 +15,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         kinds = parser.add_subparsers(dest="kind", required=True)
-        kinds.add_parser("token", help="URL-safe token").add_argument("--bytes", type=int, default=32)
-        kinds.add_parser("hex", help="hexadecimal token").add_argument("--bytes", type=int, default=32)
+        kinds.add_parser("token", help="URL-safe token").add_argument(
+            "--bytes", type=int, default=32
+        )
+        kinds.add_parser("hex", help="hexadecimal token").add_argument(
+            "--bytes", type=int, default=32
+        )
         kinds.add_parser("code", help="numeric code").add_argument("--digits", type=int, default=6)
         pw = kinds.add_parser("password", help="password with character-class rules")
         pw.add_argument("--length", type=int, default=20)
@@ -29,7 +33,9 @@ class Command(BaseCommand):
         pp.add_argument("--wordlist", help="path to a word list, one word per line")
         ak = kinds.add_parser("apikey", help="API key in this project's format (not stored)")
         ak.add_argument("--prefix", default=None)
-        kinds.add_parser("key", help="HMAC signing key").add_argument("--bytes", type=int, default=32)
+        kinds.add_parser("key", help="HMAC signing key").add_argument(
+            "--bytes", type=int, default=32
+        )
 
     def handle(self, *args: Any, kind: str, **options: Any) -> None:
         try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...models import SecureToken
+from django_securetokens.models import SecureToken
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...exceptions import TokenError
-from ...models import APIKey
+from django_securetokens.exceptions import TokenError
+from django_securetokens.models import APIKey
 
 
 class Command(BaseCommand):
