@@ -130,7 +130,7 @@ def _misplaced(request: HttpRequest) -> bool:
     return False
 
 
-def presented_key(request: HttpRequest) -> Any:
+def _presented_key(request: HttpRequest) -> Any:
     """The key a request offers: a string, None when it offers none, or a marker for a key
     offered where keys are refused. Pure parsing, no I/O."""
     if _misplaced(request):
@@ -159,7 +159,7 @@ def authenticate(request: HttpRequest) -> APIKey | None:
     The outcome is remembered on the request, and ``request.api_key`` is set.
     """
     if _RESULT not in request.__dict__:
-        _remember(request, presented_key(request))
+        _remember(request, _presented_key(request))
     result = request.__dict__[_RESULT]
     if isinstance(result, Refusal):
         raise result
@@ -170,7 +170,7 @@ def authenticate(request: HttpRequest) -> APIKey | None:
 async def aauthenticate(request: HttpRequest) -> APIKey | None:
     """:func:`authenticate` for async code; a request without a key costs no thread hop."""
     if _RESULT not in request.__dict__:
-        presented = presented_key(request)
+        presented = _presented_key(request)
         if presented is None:
             _remember(request, None)
         else:
