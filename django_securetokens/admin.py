@@ -343,6 +343,7 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
         return self._form_page(request, form, "revoke_leaked.html", _("Revoke a leaked key"))
 
+    @sensitive_variables("secret")
     def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Give a key a new secret in place, optionally keeping the old one for a while."""
         api_key = self.get_object(request, unquote(object_id))

@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto, ratelimit
 from .conf import rate_limit, setting
@@ -178,6 +179,7 @@ async def aauthenticate(request: HttpRequest) -> APIKey | None:
     return authenticate(request)
 
 
+@sensitive_variables("presented")
 def _remember(request: HttpRequest, presented: Any) -> None:
     try:
         result: APIKey | Refusal | None = _authenticate(request, presented)
@@ -187,6 +189,7 @@ def _remember(request: HttpRequest, presented: Any) -> None:
     request.__dict__["api_key"] = None if isinstance(result, Refusal) else result
 
 
+@sensitive_variables("presented")
 def _authenticate(request: HttpRequest, presented: Any) -> APIKey | None:
     if presented is None:
         return None

@@ -19,6 +19,7 @@ from django.apps import apps
 from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto, signals
 from .conf import API_KEY_PURPOSE, current_key, get_policy, hmac_keys, setting
@@ -459,6 +460,9 @@ class APIKeyManager(models.Manager["APIKey"]):
         signals.api_key_issued.send(sender=self.model, api_key=api_key)
         return api_key, secret
 
+    # The secret and its verifier must not reach an error report's frame variables if the
+    # database fails mid-call (R-65); sensitive_variables hides them from Django's reporter.
+    @sensitive_variables()
     def authenticate(self, secret: object) -> APIKey:
         """Return the live key (with its user loaded) for *secret*, or raise TokenError.
 
@@ -563,6 +567,7 @@ class APIKeyManager(models.Manager["APIKey"]):
             return api_key, api_key.previous_key_id
         raise InvalidToken("unknown API key")
 
+    @sensitive_variables("verifier")
     def _after_use(
         self, api_key: APIKey, selector: str, verifier: str, key_id: str, now: datetime
     ) -> None:
@@ -616,6 +621,7 @@ class APIKeyManager(models.Manager["APIKey"]):
             signals.api_key_revoked.send(sender=self.model, api_key=api_key)
         return done == 1
 
+    @sensitive_variables()
     def revoke_secret(self, secret: object) -> APIKey:
         """Revoke the key whose plaintext is *secret* (a leaked key); return it.
 

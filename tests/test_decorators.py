@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from asgiref.sync import async_to_sync
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import AsyncClient, Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.views.debug import ExceptionReporter
 
-from django_securetokens import crypto
+from django_securetokens import crypto, http
 from django_securetokens.decorators import api_key_required
 from django_securetokens.models import APIKey
 
@@ -310,3 +311,26 @@ def test_no_key_reaches_the_logs(client, api_key, scoped_key, caplog):
     text = caplog.text + " ".join(repr(r.args) for r in caplog.records)
     assert "failure limit reached" in text
     assert key_secret_part not in text and scoped_key[1][20:] not in text
+
+
+def _failing_authentication(request):
+    # The traceback starts in this frame, which holds the request but not the key.
+    with pytest.raises(DatabaseError) as failure:
+        http.authenticate(request)
+    return ExceptionReporter(request, failure.type, failure.value, failure.tb)
+
+
+def test_a_database_failure_mid_authentication_reports_no_key(rf, api_key, monkeypatch):
+    """Error reports (the DEBUG page, mails to ADMINS) show frame variables and request
+    headers; the key must be in neither (R-65)."""
+    _, secret = api_key
+
+    def broken(self, selector):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(type(APIKey.objects), "_lookup", broken)
+    for headers in (bearer(secret), {"X-API-Key": secret}):
+        reporter = _failing_authentication(rf.get(WHOAMI, headers=headers))
+        for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
+            assert "connection lost" in report and "_authenticate" in report
+            assert secret[20:] not in report and secret[8:40] not in report
