@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.core.cache import caches
 from django.db import connection
+from django.utils import timezone
 
 from django_securetokens.models import APIKey, SecureToken
 
@@ -14,6 +16,13 @@ def _clear_caches():
     """Rate-limit counters live in the cache; no test may inherit another's."""
     for cache in caches.all():
         cache.clear()
+
+
+@pytest.fixture
+def frozen_clock():
+    """Stop the clock, so a rate-limit window cannot roll over in the middle of a test."""
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

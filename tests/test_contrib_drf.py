@@ -55,6 +55,7 @@ def test_key_in_query_string_is_401(api, api_key):
     assert api.get("/drf/whoami/", {"api_key": api_key[1]}).status_code == 401
 
 
+@pytest.mark.usefixtures("frozen_clock")
 @override_settings(SECURETOKENS={"RATE_LIMITS": {"api_key": (2, timedelta(minutes=1))}})
 def test_repeated_failures_are_throttled(api, api_key):
     junk = crypto.new_api_key("sk_live", 43)[2]

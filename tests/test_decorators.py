@@ -234,6 +234,7 @@ def test_hot_path_is_one_query(client, api_key):
 # --- rate limiting (R-38) ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_sixty_failures_a_minute_then_429_for_every_key(api_key):
     client = Client(REMOTE_ADDR="203.0.113.5")
     _, secret = api_key
@@ -258,6 +259,7 @@ def test_the_block_ends_with_the_window(api_key):
         assert client.get(WHOAMI, headers=bearer(api_key[1])).status_code == 200
 
 
+@pytest.mark.usefixtures("frozen_clock")
 @override_settings(SECURETOKENS=THREE_PER_MINUTE)
 def test_bad_input_and_misplaced_keys_count_but_missing_keys_do_not(api_key):
     client = Client()
@@ -269,6 +271,7 @@ def test_bad_input_and_misplaced_keys_count_but_missing_keys_do_not(api_key):
     assert client.get(WHOAMI, headers={"Authorization": "Bearer junk"}).status_code == 429
 
 
+@pytest.mark.usefixtures("frozen_clock")
 @override_settings(SECURETOKENS=THREE_PER_MINUTE)
 def test_rotating_x_forwarded_for_does_not_escape_the_limit():
     client = Client()
@@ -281,6 +284,7 @@ def test_rotating_x_forwarded_for_does_not_escape_the_limit():
     assert statuses == [401, 401, 401, 429, 429]
 
 
+@pytest.mark.usefixtures("frozen_clock")
 @override_settings(SECURETOKENS={**THREE_PER_MINUTE, "TRUSTED_PROXY_COUNT": 1})
 def test_behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for():
     client = Client()
@@ -296,6 +300,7 @@ def test_rate_limit_can_be_turned_off(client):
     assert statuses == {401}
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_no_key_reaches_the_logs(client, api_key, scoped_key, caplog):
     key, secret = api_key
     key_secret_part = secret[20:]

@@ -75,6 +75,7 @@ def test_middleware_and_decorator_authenticate_once(client, api_key):
     assert len(queries) == 1
 
 
+@pytest.mark.usefixtures("frozen_clock")
 @override_settings(SECURETOKENS={"RATE_LIMITS": {"api_key": (2, timedelta(minutes=1))}})
 def test_a_failure_is_counted_once_however_many_layers_see_it():
     client = Client()

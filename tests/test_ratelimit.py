@@ -17,12 +17,14 @@ from django_securetokens.conf import rate_limit
 MINUTE = timedelta(minutes=1)
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_hit_allows_up_to_the_limit_then_refuses():
     assert [ratelimit.hit("t", "k", 3, MINUTE) for _ in range(5)] == [True] * 3 + [False] * 2
     assert ratelimit.hit("t", "other", 3, MINUTE) is True
     assert ratelimit.hit("u", "k", 3, MINUTE) is True  # scopes are separate
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_exceeded_peeks_without_counting():
     for _ in range(2):
         assert not ratelimit.exceeded("t", "k", 2, MINUTE)
@@ -50,6 +52,7 @@ def test_an_entry_vanishing_between_add_and_incr_starts_a_fresh_window(monkeypat
     assert ratelimit.hit("t", "k", 1, MINUTE) is True
 
 
+@pytest.mark.usefixtures("frozen_clock")
 @pytest.mark.skipif(not hasattr(cache, "_cache"), reason="lists keys of LocMemCache only")
 @pytest.mark.parametrize("key", ["someone@example.com", "203.0.113.9", "\udc80bad", "é" * 300])
 def test_cache_keys_never_hold_what_is_counted(key):
