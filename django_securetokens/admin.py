@@ -1,7 +1,8 @@
 """Admin for the app's models. Admins can see and revoke; they never see a digest or secret.
 
 Digest, salt and fingerprint columns are left out of every list, form, filter and search
-(R-68).
+(R-68). API keys have the larger admin, in :mod:`.admin_api_keys`; the user admin's "send
+password reset email" action is in :mod:`.admin_users`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import SecureToken, State
+from .admin_api_keys import APIKeyAdmin
+from .models import APIKey, SecureToken, State
 
 if TYPE_CHECKING:
     SecureTokenAdminBase = admin.ModelAdmin[SecureToken]
@@ -106,3 +108,6 @@ class SecureTokenAdmin(SecureTokenAdminBase):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+admin.site.register(APIKey, APIKeyAdmin)

@@ -229,6 +229,7 @@ _RATE_SETTINGS = (
     "EMAIL_VERIFICATION_RATE_PER_EMAIL",
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP",
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP",
+    "API_KEY_FAILURE_RATE_PER_IP",
 )
 
 
@@ -247,7 +248,7 @@ def _is_rate(value: Any) -> bool:
 
 
 def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
-    """Check the password-reset flow's settings: rate limits, mail sender, link origin."""
+    """Check the flows' settings: rate limits, mail sender, link origin, admin action."""
     messages: list[CheckMessage] = []
     merged = get_settings()
     for name in _RATE_SETTINGS:

@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
     # Emailed links opened or confirmed per client IP (R-38); over the limit, 429:
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
+    # Failed API-key authentications per client (IPv4 address or IPv6 /64); over the limit,
+    # even a valid key gets 429 until the window ends (R-38).
+    "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),
 }
 
 # Longest lifetimes allowed (R-22, R-24); anything not listed is capped at 24 hours. A
@@ -127,7 +130,8 @@ def user_settings() -> dict[str, Any]:
 
 @functools.cache
 def get_settings() -> dict[str, Any]:
-    """Defaults overlaid with the project's ``SECURETOKENS``; ``PURPOSES`` is merged per key."""
+    """Defaults overlaid with the project's ``SECURETOKENS``; ``PURPOSES`` is merged per
+    purpose and key, so overriding one purpose's ``TTL`` keeps everything else."""
     merged = {**DEFAULTS, **user_settings()}
     purposes = {name: dict(rules) for name, rules in DEFAULTS["PURPOSES"].items()}
     for name, rules in user_settings().get("PURPOSES", {}).items():

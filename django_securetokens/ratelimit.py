@@ -1,13 +1,21 @@
-"""Fixed-window rate limits in Django's cache, and the client IP they are keyed by.
+"""Fixed-window rate limits in Django's cache, and the client address they count by.
 
-Counters live in the cache named by ``SECURETOKENS['CACHE']``, which must be shared by every
-process (R-40; a system check warns about per-process caches). Keys are keyed digests, so
-neither an email address nor an IP address is ever written to the cache in the clear.
+A limit is a sequence of ``(most events, window in seconds)`` pairs, every one of which must
+hold; ``None`` turns a limit off. Counters live in the cache named by
+``SECURETOKENS['CACHE']``, which must be shared by every process (R-40). The window's number
+is part of each cache key, so a backend whose ``incr`` resets the expiry (the database and
+file caches do) can never stretch a window. Keys carry a keyed digest of what is counted,
+never the value itself, so no email address, API key or IP address is readable from the cache.
+
+``add`` then ``incr`` is atomic on Redis and Memcached; the database and file caches emulate
+``incr`` with a read and a write, so under heavy concurrency they may undercount a little.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ipaddress
+import time
+from collections.abc import Sequence
 
 from django.core.cache import caches
 from django.http import HttpRequest
@@ -15,54 +23,100 @@ from django.http import HttpRequest
 from . import crypto
 from .conf import current_key, setting
 
-
-def _cache_key(scope: str, key: str, period: int) -> str:
-    digest = crypto.digest(current_key("ratelimit")[1], scope.encode(), key.encode())
-    return f"securetokens:rl:{scope}:{period}:{digest.hex()[:32]}"
+#: ``(most events, window in seconds)`` pairs; ``None`` means no limit.
+Rates = Sequence[Sequence[int]] | None
 
 
-def hit(scope: str, key: str, limit: int, period: int) -> bool:
-    """Count one event for *key* in *scope*; return whether it is within *limit* per *period*.
+def _cache_key(scope: str, key: str, seconds: int) -> str:
+    window = int(time.time() // seconds)
+    # surrogatepass: a lone surrogate from a JSON body must be countable, not a crash (R-73).
+    mac = crypto.digest(
+        current_key("ratelimit")[1], scope.encode(), key.encode("utf-8", "surrogatepass")
+    )
+    return f"securetokens:rl:{scope}:{seconds}:{mac[:16].hex()}:{window}"
 
-    *period* is in seconds. ``add`` then ``incr`` is atomic on every cache backend that
-    Django ships (Redis ``INCR``, Memcached ``incr``, a lock in LocMemCache, an ``UPDATE`` in
-    the database cache), so concurrent requests cannot all slip under the limit (R-20).
-    """
+
+def count(scope: str, key: str, seconds: int) -> int:
+    """Count one event for *key* in *scope*; return the number counted in this window."""
+    name = _cache_key(scope, key, seconds)
     cache = caches[setting("CACHE")]
-    cache_key = _cache_key(scope, key, period)
-    cache.add(cache_key, 0, timeout=period)
+    if cache.add(name, 1, seconds):
+        return 1
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # the window expired between add() and incr(): start a new one
-        cache.add(cache_key, 1, timeout=period)
-        count = 1
-    return count <= limit
+        value: int = cache.incr(name)
+    except ValueError:  # the entry expired between add() and incr(): a fresh window
+        cache.add(name, 1, seconds)
+        return 1
+    return value
 
 
-def hit_all(scope: str, key: str, rates: Iterable[tuple[int, int]]) -> bool:
-    """:func:`hit` for each ``(limit, period)`` pair of *rates*; True if all of them allow.
+def hit(scope: str, key: str, rates: Rates) -> bool:
+    """Count one event for *key* in every window of *rates*; return whether all still allow.
 
-    Every window counts the event, even once one refuses, so that the answer does not depend
-    on the order of the pairs.
+    Every window counts the event even when another refuses, so the answer does not depend
+    on the order of the pairs, and the count is taken before anything is judged, so racing
+    requests cannot slip under the limit together (R-20).
     """
-    results = [hit(scope, key, limit, period) for limit, period in rates]
+    if not rates:
+        return True
+    results = [count(scope, key, seconds) <= limit for limit, seconds in rates]
     return all(results)
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The client's IP address: ``REMOTE_ADDR`` unless proxies are trusted (R-39).
-
-    With ``SECURETOKENS['TRUSTED_PROXY_COUNT'] = n > 0``, the *n*-th address from the right of
-    ``X-Forwarded-For``, the one the outermost trusted proxy saw. Anything to its left was
-    written by the client and is ignored. A header shorter than *n* means a proxy is
-    missing, and ``REMOTE_ADDR`` is used.
-    """
-    remote_addr = str(request.META.get("REMOTE_ADDR", ""))
-    count = setting("TRUSTED_PROXY_COUNT")
-    if not count:
-        return remote_addr
-    forwarded = [
-        part.strip() for part in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")
+def exceeded(scope: str, key: str, rates: Rates) -> int | None:
+    """Without counting: the longest window, in seconds, that *key* has already filled in
+    *scope*, or None while every window still has room."""
+    cache = caches[setting("CACHE")]
+    full = [
+        seconds
+        for limit, seconds in rates or ()
+        if (n := cache.get(_cache_key(scope, key, seconds), 0)) and n >= limit
     ]
-    forwarded = [part for part in forwarded if part]
-    return forwarded[-count] if len(forwarded) >= count else remote_addr
+    return max(full) if full else None
+
+
+def clear(scope: str, key: str, rates: Rates) -> None:
+    """Forget *key*'s counts in *scope*'s current windows."""
+    cache = caches[setting("CACHE")]
+    cache.delete_many([_cache_key(scope, key, seconds) for _, seconds in rates or ()])
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's IP address: ``REMOTE_ADDR``, unless ``TRUSTED_PROXY_COUNT`` proxies are
+    configured, in which case the address the outermost trusted proxy saw (R-39).
+
+    Each proxy appends the address it received the request from to ``X-Forwarded-For``, so
+    with *n* trusted proxies the client is the *n*-th entry from the right; anything further
+    left was written by the client and is ignored. A header shorter than *n*, or an entry
+    that is not an address, means a proxy is missing, and ``REMOTE_ADDR`` is used.
+    """
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    proxies: int = setting("TRUSTED_PROXY_COUNT")
+    if proxies > 0:
+        hops = str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")
+        if len(hops) >= proxies:
+            candidate = hops[-proxies].strip()
+            if _parse_ip(candidate) is not None:
+                return candidate
+    return remote
+
+
+def client_key(request: HttpRequest) -> str:
+    """What per-client limits count by: the IPv4 address, or the IPv6 /64 network, since one
+    IPv6 subscriber usually holds a whole /64 and could otherwise rotate addresses freely."""
+    ip = client_ip(request)
+    address = _parse_ip(ip)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # a dual-stack socket's view of an IPv4 client
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return ip
+
+
+def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if len(value) > 64:  # far longer than any textual address, scope id included
+        return None
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None

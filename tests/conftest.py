@@ -6,12 +6,36 @@ import secrets
 import threading
 
 import pytest
+import time_machine
+from django.core.cache import caches
 from django.db import connection
+from django.utils import timezone
 
 from django_securetokens import signals
 from django_securetokens.models import APIKey, SecureToken
 
 from .factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches(settings):
+    """Rate-limit counters live in the cache; no test may inherit another's. A per-process
+    cache is emptied; a shared one (Redis) gets a key prefix of this test's own instead of
+    being flushed, so other users of that server are left alone."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    for cache in caches.all():
+        if isinstance(cache, LocMemCache):
+            cache.clear()
+        else:
+            use_fresh_cache(settings)
+
+
+@pytest.fixture
+def frozen_clock():
+    """Stop the clock, so a rate-limit window cannot roll over in the middle of a test."""
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def test_per_process_cache_warns_unless_debug():
 
 
 @pytest.mark.parametrize(
-    ("settings", "expected"),
+    ("securetokens", "expected"),
     [
         ({"NOPE": 1}, "securetokens.E001"),
         ({"TOKEN_BYTES": 15}, "securetokens.E002"),
@@ -63,8 +63,8 @@ def test_per_process_cache_warns_unless_debug():
         ({"PURPOSES": {"email_verification": {"TTL": timedelta(hours=48)}}}, "securetokens.W002"),
     ],
 )
-def test_each_check_id(settings, expected):
-    assert expected in ids(**settings)
+def test_each_check_id(securetokens, expected):
+    assert expected in ids(**securetokens)
 
 
 def test_securetokens_must_be_a_dict():
@@ -90,6 +90,8 @@ def test_dummy_cache_is_an_error():
 
 
 def test_checks_are_registered_with_the_check_framework():
-    with override_settings(SECURETOKENS={"TOKEN_BYTES": 8}):
-        with pytest.raises(SystemCheckError, match="securetokens.E002"):
-            call_command("check", "--tag", "security")
+    with (
+        override_settings(SECURETOKENS={"TOKEN_BYTES": 8}),
+        pytest.raises(SystemCheckError, match="securetokens.E002"),
+    ):
+        call_command("check", "--tag", "security")

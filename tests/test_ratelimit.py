@@ -1,86 +1,148 @@
-"""ratelimit: fixed windows in the shared cache, keyed by digests; the client IP (R-37…R-40)."""
+"""Rate-limit counters and the client address they count by (R-37…R-40)."""
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
 import pytest
-from django.core.cache import caches
-from django.test import RequestFactory
+import time_machine
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.test import RequestFactory, override_settings
 
 from django_securetokens import ratelimit
+from django_securetokens.checks import check_password_reset
 
-pytestmark = pytest.mark.usefixtures("fresh_cache")
-
-
-def test_hit_allows_up_to_the_limit():
-    assert [ratelimit.hit("test", "k", 3, 60) for _ in range(5)] == [True] * 3 + [False] * 2
+MINUTE = ((3, 60),)
 
 
-def test_scopes_keys_and_periods_count_apart():
-    assert ratelimit.hit("a", "k", 1, 60)
-    assert ratelimit.hit("b", "k", 1, 60)
-    assert ratelimit.hit("a", "other", 1, 60)
-    assert ratelimit.hit("a", "k", 1, 3600)
-    assert not ratelimit.hit("a", "k", 1, 60)
+@pytest.mark.usefixtures("frozen_clock")
+def test_hit_allows_up_to_the_limit_then_refuses():
+    assert [ratelimit.hit("t", "k", MINUTE) for _ in range(5)] == [True] * 3 + [False] * 2
+    assert ratelimit.hit("t", "other", MINUTE) is True
+    assert ratelimit.hit("u", "k", MINUTE) is True  # scopes are separate
 
 
-def test_window_expires():
-    assert ratelimit.hit("short", "k", 1, 1)
-    assert not ratelimit.hit("short", "k", 1, 1)
-    time.sleep(1.1)
-    assert ratelimit.hit("short", "k", 1, 1)
+@pytest.mark.usefixtures("frozen_clock")
+def test_windows_of_different_length_count_apart():
+    assert ratelimit.hit("a", "k", ((1, 60),))
+    assert ratelimit.hit("a", "k", ((1, 3600),))
+    assert not ratelimit.hit("a", "k", ((1, 60),))
 
 
-def test_hit_all_counts_every_window_even_after_a_refusal():
-    rates = [(1, 60), (3, 3600)]
-    assert ratelimit.hit_all("both", "k", rates)
-    assert not ratelimit.hit_all("both", "k", rates)
-    # The refused call still counted in the hour: a third call is the hour's last.
-    assert ratelimit.hit_all("both", "k", [(100, 60), (3, 3600)])
-    assert not ratelimit.hit_all("both", "k", [(100, 60), (3, 3600)])
+@pytest.mark.usefixtures("frozen_clock")
+def test_every_window_counts_even_after_a_refusal():
+    rates = ((1, 60), (3, 3600))
+    assert ratelimit.hit("both", "k", rates)
+    assert not ratelimit.hit("both", "k", rates)  # the minute is full; the hour counts 2
+    assert ratelimit.hit("both", "k", ((100, 60), (3, 3600)))  # the hour's 3rd
+    assert not ratelimit.hit("both", "k", ((100, 60), (3, 3600)))
 
 
-def test_cache_keys_hold_no_address():
-    cache = caches["default"]
-    key = ratelimit._cache_key("password_reset_email", "victim@example.com", 60)
-    ratelimit.hit("password_reset_email", "victim@example.com", 1, 60)
+def test_no_rates_means_no_limit():
+    assert all(ratelimit.hit("off", "k", None) for _ in range(100))
+    assert ratelimit.exceeded("off", "k", None) is None
 
-    assert "victim" not in key and "example" not in key
-    assert cache.get(key) == 1
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_exceeded_peeks_without_counting_and_names_the_longest_full_window():
+    rates = ((2, 60), (2, 3600))
+    for _ in range(2):
+        assert ratelimit.exceeded("t", "k", rates) is None
+        ratelimit.hit("t", "k", rates)
+    assert ratelimit.exceeded("t", "k", rates) == 3600
+    ratelimit.clear("t", "k", rates)
+    assert ratelimit.exceeded("t", "k", rates) is None
+
+
+def test_windows_end():
+    with time_machine.travel("2030-01-01 00:00:00", tick=False) as traveller:
+        assert ratelimit.hit("t", "k", ((1, 60),))
+        assert not ratelimit.hit("t", "k", ((1, 60),))
+        traveller.shift(timedelta(seconds=61))
+        assert ratelimit.hit("t", "k", ((1, 60),))
+
+
+def test_an_entry_vanishing_between_add_and_incr_starts_a_fresh_window(monkeypatch):
+    backend = caches["default"]  # the instance itself: the proxy is per-thread
+    monkeypatch.setattr(backend, "add", lambda *args, **kwargs: False)
+
+    def incr(*args, **kwargs):
+        raise ValueError("gone")
+
+    monkeypatch.setattr(backend, "incr", incr)
+    assert ratelimit.hit("t", "k", ((1, 60),)) is True
+
+
+@pytest.mark.usefixtures("frozen_clock")
+@pytest.mark.skipif(
+    not isinstance(cache, LocMemCache), reason="lists the keys of LocMemCache only"
+)
+@pytest.mark.parametrize("key", ["someone@example.com", "203.0.113.9", "\udc80bad", "é" * 300])
+def test_cache_keys_never_hold_what_is_counted(key):
+    ratelimit.hit("scope", key, MINUTE)
+    stored = list(cache._cache)  # LocMemCache internals: the only way to list its keys
+    assert len(stored) == 1
+    assert key not in stored[0] and "example" not in stored[0]
+
+
+def _request(remote="198.51.100.7", forwarded=None):
+    extra = {"REMOTE_ADDR": remote}
+    if forwarded is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded
+    return RequestFactory().get("/", **extra)
+
+
+def test_client_ip_ignores_x_forwarded_for_by_default():
+    """R-39 (T-39)."""
+    assert ratelimit.client_ip(_request(forwarded="203.0.113.1")) == "198.51.100.7"
 
 
 @pytest.mark.parametrize(
-    ("count", "forwarded", "expected"),
+    ("proxies", "forwarded", "expected"),
     [
-        (0, "203.0.113.1", "192.0.2.10"),
         (1, "203.0.113.1", "203.0.113.1"),
-        (1, "198.51.100.66, 203.0.113.1", "203.0.113.1"),
-        (2, "198.51.100.66, 203.0.113.1, 10.0.0.2", "203.0.113.1"),
-        (2, "203.0.113.1", "192.0.2.10"),
-        (1, "", "192.0.2.10"),
+        (1, "6.6.6.6, 203.0.113.1", "203.0.113.1"),  # the spoofed left entry is ignored
+        (2, "6.6.6.6, 203.0.113.1, 10.0.0.2", "203.0.113.1"),
+        (2, "203.0.113.1", "198.51.100.7"),  # fewer hops than proxies: misconfigured
+        (1, "not-an-ip", "198.51.100.7"),
+        (1, "1.2.3.4:5678", "198.51.100.7"),
+        (1, "x" * 10_000, "198.51.100.7"),
+        (1, "", "198.51.100.7"),
     ],
 )
-def test_client_ip(settings, count, forwarded, expected):
-    settings.SECURETOKENS = {**settings.SECURETOKENS, "TRUSTED_PROXY_COUNT": count}
-    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR=forwarded)
-
-    assert ratelimit.client_ip(request) == expected
+def test_client_ip_behind_trusted_proxies(proxies, forwarded, expected):
+    with override_settings(SECURETOKENS={"TRUSTED_PROXY_COUNT": proxies}):
+        assert ratelimit.client_ip(_request(forwarded=forwarded)) == expected
 
 
-def test_a_window_that_expires_between_add_and_incr_starts_again(monkeypatch):
-    cache = caches["default"]
-    real_incr = cache.incr
-    calls = []
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("", ""),
+    ],
+)
+def test_client_key_groups_an_ipv6_slash_64(remote, expected):
+    assert ratelimit.client_key(_request(remote=remote)) == expected
 
-    def flaky_incr(key, delta=1, version=None):
-        calls.append(key)
-        if len(calls) == 1:
-            cache.delete(key)
-            raise ValueError("key expired")
-        return real_incr(key, delta, version)
 
-    monkeypatch.setattr(cache, "incr", flaky_incr)
+@pytest.mark.parametrize("value", [((60, 60),), [[5, 60], [50, 3600]]])
+def test_well_formed_api_key_rate_limits(value):
+    with override_settings(
+        SECURETOKENS={"BASE_URL": "https://x.io", "API_KEY_FAILURE_RATE_PER_IP": value}
+    ):
+        assert check_password_reset() == []
 
-    assert ratelimit.hit("race", "k", 1, 60)
-    assert not ratelimit.hit("race", "k", 1, 60)
+
+@pytest.mark.parametrize(
+    "value", [None, (), ((0, 60),), ((5, 0),), "60/m", ((True, 60),), (1, 60)]
+)
+def test_malformed_api_key_rate_limits_are_a_check_error(value):
+    with override_settings(
+        SECURETOKENS={"BASE_URL": "https://x.io", "API_KEY_FAILURE_RATE_PER_IP": value}
+    ):
+        assert [m.id for m in check_password_reset()] == ["securetokens.E016"]

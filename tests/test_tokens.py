@@ -170,9 +170,11 @@ def test_deactivation_kills_tokens_and_reactivation_after_expiry_does_not_revive
     with pytest.raises(InvalidToken):
         SecureToken.objects.verify(secret, purpose="password_reset")
     type(user).objects.filter(pk=user.pk).update(is_active=True)
-    with time_machine.travel(token.expires_at + timedelta(seconds=1)):
-        with pytest.raises(ExpiredToken):
-            SecureToken.objects.verify(secret, purpose="password_reset")
+    with (
+        time_machine.travel(token.expires_at + timedelta(seconds=1)),
+        pytest.raises(ExpiredToken),
+    ):
+        SecureToken.objects.verify(secret, purpose="password_reset")
 
 
 def test_deleting_the_user_deletes_tokens(reset_token, user):

@@ -43,7 +43,7 @@ from django_securetokens.exceptions import TokenError
 from django_securetokens.forms import EmailChangeForm, VerificationCodeForm
 from django_securetokens.managers import _normalize_email
 from django_securetokens.models import SecureToken
-from django_securetokens.ratelimit import client_ip, hit_all
+from django_securetokens.ratelimit import client_key, hit
 from django_securetokens.signals import email_verified
 from django_securetokens.views.base import TokenPageMixin
 
@@ -122,7 +122,7 @@ def start_email_verification(
         "next": next_url,
     }
     user_pk = None if user is None else user.pk
-    if not hit_all("verification_mail", address, setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")):
+    if not hit("verification_mail", address, setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")):
         logger.info("Verification mail (%s) for user %s suppressed by a limit", purpose, user_pk)
         return False
     data = {"next": next_url} if next_url else None
@@ -287,7 +287,7 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         rates = setting("EMAIL_VERIFICATION_CODE_RATE_PER_IP")
-        if not hit_all("verification_code_ip", client_ip(request), rates):
+        if not hit("verification_code_ip", client_key(request), rates):
             form = self.get_form()
             form.add_error(None, form.error_messages["throttled"])
             return self.render_to_response(self.get_context_data(form=form), status=429)
@@ -355,7 +355,7 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
     def check_token(self, secret: str) -> SecureToken | HttpResponse:
         """The live token for *secret*, or the response that refuses it."""
         rates = setting("EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP")
-        if not hit_all("verification_confirm_ip", client_ip(self.request), rates):
+        if not hit("verification_confirm_ip", client_key(self.request), rates):
             return self.invalid(status=429)
         try:
             return SecureToken.objects.verify(secret, self.purpose)

@@ -44,7 +44,7 @@ from django_securetokens.emails import render_email, send_email, site_origin
 from django_securetokens.exceptions import TokenError, UsedToken
 from django_securetokens.forms import PasswordResetRequestForm, normalize_email
 from django_securetokens.models import SecureToken
-from django_securetokens.ratelimit import client_ip, hit_all
+from django_securetokens.ratelimit import client_ip, client_key, hit
 from django_securetokens.tasks import enqueue, name_of, task
 
 from .base import TokenPageMixin
@@ -120,7 +120,7 @@ class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
         ip = client_ip(self.request)
         # Computed for every request, so a bad Host header fails the same way for all.
         origin = site_origin(self.request)
-        if self.allow(email, ip):
+        if self.allow(email, client_key(self.request)):
             logger.info("Password reset requested for %s from %s", email_fingerprint(email), ip)
             enqueue(send_password_reset, **self.job_kwargs(origin), email=email)
         else:
@@ -132,13 +132,13 @@ class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
             )
         return super().form_valid(form)
 
-    def allow(self, email: str, ip: str) -> bool:
+    def allow(self, email: str, client: str) -> bool:
         """Count the request against the per-IP and per-address limits; return whether it
         may send mail. The address is counted whether or not an account has it (R-37)."""
-        if not hit_all("password_reset_ip", ip, setting("PASSWORD_RESET_RATE_PER_IP")):
+        if not hit("password_reset_ip", client, setting("PASSWORD_RESET_RATE_PER_IP")):
             return False
         rates = setting("PASSWORD_RESET_RATE_PER_EMAIL")
-        return hit_all("password_reset_email", normalize_email(email), rates)
+        return hit("password_reset_email", normalize_email(email), rates)
 
     def job_kwargs(self, origin: str) -> dict[str, Any]:
         """What the mail job needs to rebuild this view: no secret, no request."""
@@ -242,8 +242,10 @@ class PasswordResetConfirmView(TokenPageMixin, TemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         ip = client_ip(request)
-        if not hit_all(
-            "password_reset_confirm", ip, setting("PASSWORD_RESET_CONFIRM_RATE_PER_IP")
+        if not hit(
+            "password_reset_confirm",
+            client_key(request),
+            setting("PASSWORD_RESET_CONFIRM_RATE_PER_IP"),
         ):
             logger.info("Password reset link from %s refused by a rate limit", ip)
             return self.render_to_response(self.get_context_data(rate_limited=True), status=429)
