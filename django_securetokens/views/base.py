@@ -36,6 +36,10 @@ class TokenPageMixin:
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("title", self.title)
         kwargs.setdefault("referrer_policy", self.referrer_policy)
+        # The templates test these flags; a missing variable makes Django's template engine
+        # log the whole context at DEBUG, and with it the request path holding the token.
+        kwargs.setdefault("rate_limited", False)
+        kwargs.setdefault("throttled", False)
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
         return context
 
