@@ -7,11 +7,12 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from django_securetokens.decorators import api_key_required
 from django_securetokens.views.email_verification import (
     start_email_verification,
     verified_email,
@@ -62,3 +63,14 @@ def signup_account(request: HttpRequest) -> HttpResponse:
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile.html", {"verified": is_verified(request.user)})
+
+
+@api_key_required
+def api_whoami(request: HttpRequest) -> JsonResponse:
+    """Who the presented API key belongs to (``Authorization: Bearer <key>``)."""
+    return JsonResponse({"user": request.user.get_username() or None})
+
+
+def api_ping(request: HttpRequest) -> JsonResponse:
+    """The same JSON shape with no authentication: the load benchmark's baseline."""
+    return JsonResponse({"user": None})
