@@ -279,6 +279,9 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": title,
+            # Every variable the templates read is set: Django's template engine logs a
+            # missing one at DEBUG together with the whole context, key included.
+            "subtitle": None,
             "api_key": obj,
             "secret": secret,
             "change_url": reverse(
@@ -364,6 +367,7 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": title,
+            "subtitle": None,
             "form": form,
             **extra,
         }

@@ -98,6 +98,14 @@ class VerificationCodeForm(forms.Form):
         self.fields["code"].validators = []
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeError:
+        return False
+    return True
+
+
 class EmailChangeForm(forms.Form):
     """Ask for a new address, and the current password to prove it is the owner (R-30).
 
@@ -134,7 +142,9 @@ class EmailChangeForm(forms.Form):
 
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
-        if not self.user.check_password(password):
+        # A lone surrogate cannot be UTF-8 encoded, so Django's hashers would raise
+        # UnicodeEncodeError (an HTTP 500); no stored password can contain one (R-73).
+        if not _encodable(password) or not self.user.check_password(password):
             raise ValidationError(
                 self.error_messages["password_incorrect"], code="password_incorrect"
             )

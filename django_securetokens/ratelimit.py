@@ -9,11 +9,22 @@ never the value itself, so no email address, API key or IP address is readable f
 
 ``add`` then ``incr`` is atomic on Redis and Memcached; the database and file caches emulate
 ``incr`` with a read and a write, so under heavy concurrency they may undercount a little.
+
+When the cache fails (Redis stopped, network down), each scope follows the policy in
+:data:`FAIL_OPEN` instead of turning the request into an HTTP 500. Per-client limits fail
+*open*: they protect availability, and refusing every client while Redis is down would
+itself be an outage. The per-address mail limits fail *closed*: the reset and verification
+pages answer identically whether or not mail is sent (R-35), so suppressing mail costs an
+outage of mail only, whereas failing open would let anyone flood an inbox. The limits that
+bound code guessing (R-32, R-33) are counters in the database, not in the cache, so they
+hold either way; API keys are 256-bit secrets, so their per-client failure limit is not what
+keeps them unguessable. Every cache failure is logged as a warning naming the scope only.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import time
 from collections.abc import Sequence
 
@@ -23,8 +34,35 @@ from django.http import HttpRequest
 from . import crypto
 from .conf import current_key, setting
 
+logger = logging.getLogger("django_securetokens")
+
 #: ``(most events, window in seconds)`` pairs; ``None`` means no limit.
 Rates = Sequence[Sequence[int]] | None
+
+#: Whether a scope allows the event (True, fail-open) or refuses it (False, fail-closed)
+#: when the cache cannot be reached. Scopes not listed fail closed.
+FAIL_OPEN: dict[str, bool] = {
+    "password_reset_ip": True,
+    "password_reset_email": False,
+    "password_reset_confirm": True,
+    "verification_mail": False,
+    "verification_code_ip": True,
+    "verification_confirm_ip": True,
+    "api_key": True,
+}
+
+
+def _cache_failed(scope: str, error: Exception) -> bool:
+    """Log a cache failure (the scope and the exception's type only: its message might quote
+    a key) and return whether *scope* fails open."""
+    fail_open = FAIL_OPEN.get(scope, False)
+    logger.warning(
+        "Rate-limit cache unavailable for %s (%s); failing %s",
+        scope,
+        type(error).__name__,
+        "open" if fail_open else "closed",
+    )
+    return fail_open
 
 
 def _cache_key(scope: str, key: str, seconds: int) -> str:
@@ -59,26 +97,38 @@ def hit(scope: str, key: str, rates: Rates) -> bool:
     """
     if not rates:
         return True
-    results = [count(scope, key, seconds) <= limit for limit, seconds in rates]
+    try:
+        results = [count(scope, key, seconds) <= limit for limit, seconds in rates]
+    except Exception as error:  # noqa: BLE001 - any backend's outage, see FAIL_OPEN
+        return _cache_failed(scope, error)
     return all(results)
 
 
 def exceeded(scope: str, key: str, rates: Rates) -> int | None:
     """Without counting: the longest window, in seconds, that *key* has already filled in
-    *scope*, or None while every window still has room."""
+    *scope*, or None while every window still has room. When the cache fails, a fail-open
+    scope has room and a fail-closed one is full for its longest window."""
     cache = caches[setting("CACHE")]
-    full = [
-        seconds
-        for limit, seconds in rates or ()
-        if (n := cache.get(_cache_key(scope, key, seconds), 0)) and n >= limit
-    ]
+    try:
+        full = [
+            seconds
+            for limit, seconds in rates or ()
+            if (n := cache.get(_cache_key(scope, key, seconds), 0)) and n >= limit
+        ]
+    except Exception as error:  # noqa: BLE001 - any backend's outage, see FAIL_OPEN
+        if _cache_failed(scope, error):
+            return None
+        return max((seconds for _, seconds in rates or ()), default=None)
     return max(full) if full else None
 
 
 def clear(scope: str, key: str, rates: Rates) -> None:
     """Forget *key*'s counts in *scope*'s current windows."""
     cache = caches[setting("CACHE")]
-    cache.delete_many([_cache_key(scope, key, seconds) for _, seconds in rates or ()])
+    try:
+        cache.delete_many([_cache_key(scope, key, seconds) for _, seconds in rates or ()])
+    except Exception as error:  # noqa: BLE001 - nothing to forget while the cache is down
+        _cache_failed(scope, error)
 
 
 def client_ip(request: HttpRequest) -> str:

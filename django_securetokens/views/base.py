@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import method_decorator
@@ -36,5 +36,23 @@ class TokenPageMixin:
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("title", self.title)
         kwargs.setdefault("referrer_policy", self.referrer_policy)
+        # The templates test these flags; a missing variable makes Django's template engine
+        # log the whole context at DEBUG, and with it the request path holding the token.
+        kwargs.setdefault("rate_limited", False)
+        kwargs.setdefault("throttled", False)
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
         return context
+
+
+_R = TypeVar("_R", bound=HttpResponseBase)
+
+
+def unlogged(response: _R) -> _R:
+    """Keep Django's ``django.request`` logger from logging *response*.
+
+    That logger writes the request path of every 4xx answer at WARNING ("Too Many Requests:
+    /accounts/reset/<token>/"), and on the token-bearing URLs the path *is* the secret
+    (R-65). The views log these refusals themselves, with the client IP and no path.
+    """
+    response._has_been_logged = True  # type: ignore[attr-defined]  # read by log_response
+    return response

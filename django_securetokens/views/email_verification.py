@@ -43,9 +43,9 @@ from django_securetokens.exceptions import TokenError
 from django_securetokens.forms import EmailChangeForm, VerificationCodeForm
 from django_securetokens.managers import _normalize_email
 from django_securetokens.models import SecureToken
-from django_securetokens.ratelimit import client_key, hit
+from django_securetokens.ratelimit import client_ip, client_key, hit
 from django_securetokens.signals import email_verified
-from django_securetokens.views.base import TokenPageMixin
+from django_securetokens.views.base import TokenPageMixin, unlogged
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -356,7 +356,10 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
         """The live token for *secret*, or the response that refuses it."""
         rates = setting("EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP")
         if not hit("verification_confirm_ip", client_key(self.request), rates):
-            return self.invalid(status=429)
+            logger.info(
+                "Verification link from %s refused by a rate limit", client_ip(self.request)
+            )
+            return unlogged(self.invalid(status=429))
         try:
             return SecureToken.objects.verify(secret, self.purpose)
         except TokenError:

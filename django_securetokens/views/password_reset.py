@@ -47,7 +47,7 @@ from django_securetokens.models import SecureToken
 from django_securetokens.ratelimit import client_ip, client_key, hit
 from django_securetokens.tasks import enqueue, name_of, task
 
-from .base import TokenPageMixin
+from .base import TokenPageMixin, unlogged
 
 logger = logging.getLogger("django_securetokens")
 
@@ -248,7 +248,10 @@ class PasswordResetConfirmView(TokenPageMixin, TemplateView):
             setting("PASSWORD_RESET_CONFIRM_RATE_PER_IP"),
         ):
             logger.info("Password reset link from %s refused by a rate limit", ip)
-            return self.render_to_response(self.get_context_data(rate_limited=True), status=429)
+            response = self.render_to_response(
+                self.get_context_data(rate_limited=True), status=429
+            )
+            return unlogged(response)
         try:
             token = SecureToken.objects.verify(kwargs.get("token"), self.purpose)
             if not is_eligible(token.user):

@@ -1,0 +1,259 @@
+"""Load: the example project under gunicorn on 127.0.0.1, driven by a bounded Python client.
+
+Run from the repository root (``make bench-load``; needs the ``bench`` extra)::
+
+    python benchmarks/load.py [--duration 10] [--concurrency 16] [--workers 4]
+
+It builds a fresh SQLite database in a temporary directory (migrate, one user, one API key
+issued through the engine; the key travels over a pipe, never through a log or a file),
+starts gunicorn (gthread workers, keep-alive) on a free loopback port, and then:
+
+1. drives ``/api/whoami/`` (``api_key_required``) with ``Authorization: Bearer <key>`` and
+   ``/api/ping/`` (the same JSON, no authentication) for ``--duration`` seconds each at
+   ``--concurrency`` keep-alive connections, and reports requests/s, p50/p99 latency, the
+   error count (anything but a 200) and the throughput ratio authenticated/unauthenticated;
+2. fires 20 simultaneous password-reset requests for one account (rate limits raised for
+   this phase) and checks that exactly one reset token of that account is live afterwards (R-05).
+
+Exit status 1 when any request failed or the live-token count is not 1. Everything listens
+on 127.0.0.1 only, and the server is stopped (by its own pid) however the run ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESETS = 20
+
+SETTINGS = """
+from example_project.settings import *  # noqa: F403
+
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1"]
+DATABASES = {{
+    "default": {{
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": {db!r},
+        "OPTIONS": {{
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        }},
+    }}
+}}
+CACHES = {{
+    "default": {{
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "securetokens_cache",
+    }}
+}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MAILERS = {{"default": {{"BACKEND": EMAIL_BACKEND}}}}
+SECURETOKENS = {{
+    **SECURETOKENS,  # noqa: F405
+    "BASE_URL": "https://127.0.0.1",
+    "PASSWORD_RESET_RATE_PER_IP": ((100000, 60),),
+    "PASSWORD_RESET_RATE_PER_EMAIL": ((100000, 60),),
+}}
+LOGGING = {{"version": 1, "disable_existing_loggers": False, "root": {{"level": "ERROR"}}}}
+"""
+
+SETUP = """
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django_securetokens.models import APIKey
+user = get_user_model().objects.create_user("load", "load@example.com", "a load-test passphrase")
+print(APIKey.objects.issue(name="load", user=user)[1])
+"""
+
+COUNT = """
+import django
+django.setup()
+from django_securetokens.models import SecureToken
+tokens = SecureToken.objects.filter(purpose="password_reset", user__username="load")
+print(tokens.count(), tokens.live().count())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def drive(port: int, path: str, headers: dict[str, str], seconds: float, threads: int) -> dict:
+    """*threads* keep-alive connections GET *path* until *seconds* have passed."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine: list[float] = []
+        bad: list[str] = []
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    bad.append(str(response.status))
+            except (OSError, http.client.HTTPException) as error:
+                bad.append(type(error).__name__)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            mine.append(time.perf_counter() - started)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    ordered = sorted(latencies)
+    return {
+        "requests": len(ordered),
+        "rps": len(ordered) / seconds,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))],
+        "errors": len(errors),
+    }
+
+
+def concurrent_resets(port: int) -> list[int]:
+    """RESETS threads each fetch the form (CSRF cookie and token), then POST at once."""
+    barrier = threading.Barrier(RESETS)
+    statuses: list[int] = []
+
+    def one() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/accounts/password-reset/")
+        response = conn.getresponse()
+        page = response.read().decode()
+        cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        body = f"csrfmiddlewaretoken={token}&email=load%40example.com"
+        barrier.wait()
+        conn.request(
+            "POST",
+            "/accounts/password-reset/",
+            body=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": cookie,
+                "Referer": f"http://127.0.0.1:{port}/accounts/password-reset/",
+            },
+        )
+        statuses.append(conn.getresponse().status)
+        conn.close()
+
+    pool = [threading.Thread(target=one) for _ in range(RESETS)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return statuses
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="securetokens-load-") as tmp:
+        Path(tmp, "load_settings.py").write_text(SETTINGS.format(db=str(Path(tmp, "db.sqlite3"))))
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([tmp, str(ROOT / "example_project"), str(ROOT)]),
+            "DJANGO_SETTINGS_MODULE": "load_settings",
+        }
+        manage = [sys.executable, str(ROOT / "example_project" / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)  # noqa: S603
+        subprocess.run([*manage, "createcachetable", "-v0"], env=env, check=True)  # noqa: S603
+        setup = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", SETUP], env=env, check=True, capture_output=True, text=True
+        )
+        key = setup.stdout.strip()
+        port = free_port()
+        server = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable, "-m", "gunicorn", "example_project.wsgi:application",
+                "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+                "--worker-class", "gthread", "--threads", "4", "--keep-alive", "30",
+                "--log-level", "warning",
+            ],
+            env=env,
+            cwd=tmp,
+        )  # fmt: skip
+        try:
+            for _ in range(100):
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                    conn.request("GET", "/api/ping/")
+                    if conn.getresponse().status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                print("gunicorn did not answer", file=sys.stderr)
+                return 1
+
+            auth = {"Authorization": f"Bearer {key}"}
+            drive(port, "/api/whoami/", auth, 1.0, args.concurrency)  # warm-up
+            plain = drive(port, "/api/ping/", {}, args.duration, args.concurrency)
+            keyed = drive(port, "/api/whoami/", auth, args.duration, args.concurrency)
+            statuses = concurrent_resets(port)
+            time.sleep(1.0)  # the mail jobs run in each worker's background thread
+            counts = subprocess.run(  # noqa: S603
+                [sys.executable, "-c", COUNT], env=env, check=True, capture_output=True, text=True
+            )
+            issued, live = map(int, counts.stdout.split())
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    ratio = keyed["rps"] / plain["rps"]
+    print(
+        f"Load: gunicorn {args.workers} gthread workers x 4 threads on 127.0.0.1, SQLite, "
+        f"{args.concurrency} keep-alive connections, {args.duration:g} s per endpoint"
+    )
+    print(f"{'endpoint':<34}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, row in (("/api/ping/ (no auth)", plain), ("/api/whoami/ (API key)", keyed)):
+        print(
+            f"{name:<34}{row['requests']:>10}{row['rps']:>10.0f}{row['p50_ms']:>9.2f}"
+            f"{row['p99_ms']:>9.2f}{row['errors']:>8}"
+        )
+    print(f"throughput with API-key authentication: {ratio:.2f}x of the unauthenticated view")
+    print(
+        f"{RESETS} concurrent reset requests for one account: statuses {sorted(set(statuses))}, "
+        f"{issued} tokens issued, {live} live"
+    )
+    print(json.dumps({"plain": plain, "keyed": keyed, "ratio": ratio, "live": live}))
+    ok = plain["errors"] == keyed["errors"] == 0 and live == 1 and set(statuses) == {302}
+    print("OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

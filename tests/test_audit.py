@@ -1,0 +1,271 @@
+"""The no-plaintext audit (R-06, R-54, R-65, R-68; T-06, T-65): run every flow end to end,
+then look for every secret it handled everywhere the app or Django might have put one.
+
+Flows: password reset (request, link, new password), email verification by code and by link,
+email change, an API key issued through the admin add view, used over HTTP, rotated in the
+admin and used again, plus a rate-limited link (whose 429 Django would log with its path).
+
+Places: every table of the database, every session decoded, the cache's contents, every log
+record of every logger at DEBUG, the admin list and change pages, every cookie set
+(``messages`` included) and a technical error page for a POST carrying a code and a password.
+
+Forms searched: plain, lower-case, hex, base64, URL-safe base64 and percent-encoded, for the
+secret part of every token and key (the selector is not a secret; the database holds it by
+design). Six-digit codes are searched as whole words in text only, since a dump is full of
+timestamps with six-digit fractions. The token in the URL of the link's *first* GET is
+outside this audit: Django's error reports and every access log show request paths, which
+is why R-66 is documented rather than solved.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+import sys
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.core.cache import caches
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+from django.views.debug import ExceptionReporter
+
+from django_securetokens.models import APIKey, SecureToken
+from django_securetokens.views.email_verification import EmailVerificationCodeView
+
+from .conftest import mailed_code_and_link
+from .factories import UserFactory
+from .test_storage import dump_cells, encodings
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "fresh_cache")]
+
+RESET = reverse("securetokens:password_reset")
+SET = reverse("securetokens:password_reset_set")
+START = reverse("securetokens:email_verification")
+CODE = reverse("securetokens:email_verification_code")
+CHANGE = reverse("securetokens:email_change")
+WHOAMI = reverse("whoami")
+ADMIN_KEYS = "/admin/django_securetokens/apikey/"
+KEY_RE = re.compile(r"sk_live_[0-9A-Za-z]{49}")
+PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "an audited new passphrase 77"
+DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
+
+
+def mailed_path(message) -> str:
+    return re.search(r"https://testserver\.example(/\S+)", message.body).group(1)
+
+
+class Audit:
+    """Collects the secrets (as ``(what, value)``) and everything that must not hold one."""
+
+    def __init__(self) -> None:
+        self.secrets: list[tuple[str, str]] = []
+        self.codes: list[str] = []
+        self.pages: list[tuple[str, str]] = []
+        self.cookies: list[str] = []
+
+    def token(self, what: str, token: str) -> None:
+        self.secrets.append((what, token[16:]))  # the verifier; the selector is public
+
+    def key(self, what: str, key: str) -> None:
+        self.secrets.append((what, key[20:]))  # prefix and selector are public
+
+    def response(self, where: str, response) -> None:
+        self.cookies += [f"{where}: {m.key}={m.value}" for m in response.cookies.values()]
+
+
+def sessions() -> list[str]:
+    return [str(session.get_decoded()) for session in Session.objects.all()]
+
+
+def cache_contents() -> list[str]:
+    """Keys and values of a per-process cache; a shared cache (Redis) is scanned by its
+    keys only, and only under this test's key prefix."""
+    out: list[str] = []
+    for cache in caches.all():
+        store = getattr(cache, "_cache", None)
+        if isinstance(store, dict):  # LocMemCache: values are pickles
+            for key, value in store.items():
+                out.append(str(key))
+                try:
+                    out.append(repr(pickle.loads(value)))  # noqa: S301 - our own test cache
+                except Exception:  # noqa: BLE001
+                    out.append(repr(value))
+        elif hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
+            client = cache._cache.get_client()
+            out += [k.decode() for k in client.scan_iter(match=f"{cache.key_prefix}*")]
+    return out
+
+
+def run_every_flow(audit: Audit, settings) -> None:
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        "EMAIL_VERIFICATION_RATE_PER_EMAIL": None,
+        "PASSWORD_RESET_CONFIRM_RATE_PER_IP": ((3, 60),),
+    }
+    user = UserFactory(email="user@example.com", password=PASSWORD)
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    audit.secrets.append(("new password", NEW_PASSWORD))
+
+    # Password reset: request, open the link, set a new password.
+    client = Client()
+    audit.response("reset request", client.post(RESET, {"email": user.email}))
+    path = mailed_path(mail.outbox[-1])
+    audit.token("reset link", path.rstrip("/").rsplit("/", 1)[1])
+    audit.response("reset link", client.get(path))
+    page = client.get(SET)
+    audit.pages.append(("set-password page", page.content.decode()))
+    done = client.post(SET, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    audit.response("set password", done)
+    assert done.status_code == 302
+    # A link opened too often: the 429 must not reach the django.request log with its path.
+    throttled = [Client().get(path) for _ in range(4)]
+    assert throttled[-1].status_code == 429
+    for response in throttled:
+        audit.response("throttled link", response)
+
+    # Email verification by code, then by link.
+    user.refresh_from_db()  # the new password hash, or the session would be refused
+    signed_in = Client()
+    signed_in.force_login(user)
+    signed_in.post(START)
+    code, link = mailed_code_and_link(mail.outbox[-1])
+    audit.codes.append(code)
+    audit.token("verification link (unused)", link.rstrip("/").rsplit("/", 1)[1])
+    audit.pages.append(("code page", signed_in.get(CODE).content.decode()))
+    audit.response("code", signed_in.post(CODE, {"code": code}))
+    second = Client()
+    second.force_login(UserFactory(email="second@example.com"))
+    second.post(START)
+    code, link = mailed_code_and_link(mail.outbox[-1])
+    audit.codes.append(code)
+    audit.token("verification link", link.rstrip("/").rsplit("/", 1)[1])
+    audit.response("verification link GET", second.get(link))
+    audit.response("verification link POST", second.post(link))
+
+    # Email change: ask, then confirm by link.
+    signed_in.force_login(user)
+    audit.response(
+        "email change",
+        signed_in.post(CHANGE, {"email": "new@example.com", "password": NEW_PASSWORD}),
+    )
+    code, link = mailed_code_and_link(mail.outbox[-1])
+    audit.codes.append(code)
+    audit.token("email change link", link.rstrip("/").rsplit("/", 1)[1])
+    audit.response("email change GET", signed_in.get(link))
+    audit.response("email change POST", signed_in.post(link))
+
+    # An API key issued in the admin (shown once), used, rotated, used again.
+    admin = Client()
+    admin.force_login(admin_user)
+    issued = admin.post(
+        f"{ADMIN_KEYS}add/",
+        {"name": "audit", "user": user.pk, "scopes": "", "never_expires": "on"},
+    )
+    [secret] = set(KEY_RE.findall(issued.content.decode()))
+    audit.key("issued API key", secret)
+    audit.response("key issue", issued)
+    used = Client().get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert used.status_code == 200
+    audit.response("key use", used)
+    key = APIKey.objects.get()
+    rotated = admin.post(f"{ADMIN_KEYS}{key.pk}/rotate/", {"grace": "0"})
+    [new_secret] = set(KEY_RE.findall(rotated.content.decode()))
+    audit.key("rotated API key", new_secret)
+    audit.response("key rotation", rotated)
+    assert Client().get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {new_secret}").status_code == 200
+    assert Client().get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    engine_key, engine_secret = APIKey.objects.rotate(key)
+    audit.key("engine-rotated API key", engine_secret)
+
+    # The admin pages, after all of it.
+    for url in (
+        ADMIN_KEYS,
+        f"{ADMIN_KEYS}{key.pk}/change/",
+        "/admin/django_securetokens/securetoken/",
+        *(
+            f"/admin/django_securetokens/securetoken/{pk}/change/"
+            for pk in SecureToken.objects.values_list("pk", flat=True)
+        ),
+        f"/admin/auth/user/{user.pk}/change/",
+        "/admin/admin/logentry/",
+    ):
+        response = admin.get(url)
+        assert response.status_code in (200, 404), url
+        audit.pages.append((url, response.content.decode()))
+    audit.cookies += [f"admin jar: {c.key}={c.value}" for c in admin.cookies.values()]
+    audit.cookies += [f"user jar: {c.key}={c.value}" for c in signed_in.cookies.values()]
+    audit.cookies += [f"reset jar: {c.key}={c.value}" for c in client.cookies.values()]
+
+
+def error_page_for_a_code_post(code: str, user, session) -> str:
+    """Django's technical 500 page for a code submission that blew up inside the view."""
+    request = RequestFactory().post(CODE, {"code": code})
+    request.session = session
+    request.user = user
+    request._dont_enforce_csrf_checks = True
+
+    def broken(self, form):
+        raise RuntimeError("injected fault")
+
+    original = EmailVerificationCodeView.form_valid
+    EmailVerificationCodeView.form_valid = broken
+    try:
+        with pytest.raises(RuntimeError):
+            EmailVerificationCodeView.as_view()(request)
+        exc_info = sys.exc_info()
+    finally:
+        EmailVerificationCodeView.form_valid = original
+    return ExceptionReporter(request, *exc_info).get_traceback_html()
+
+
+def test_no_secret_is_left_anywhere_after_every_flow(settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    for name in list(logging.root.manager.loggerDict):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    audit = Audit()
+    started = timezone.now()
+    run_every_flow(audit, settings)
+    user = UserFactory(email="third@example.com")
+    signed = Client()
+    signed.force_login(user)
+    signed.post(START)
+    code, _ = mailed_code_and_link(mail.outbox[-1])
+    audit.codes.append(code)
+    audit.pages.append(
+        ("technical 500 page", error_page_for_a_code_post(code, user, signed.session))
+    )
+
+    logs = [record.getMessage() for record in caplog.records]
+    logs += [str(record.args) for record in caplog.records]
+    logs += [record.exc_text or "" for record in caplog.records]
+    places: dict[str, list[str]] = {
+        "database": dump_cells(),
+        "sessions": sessions(),
+        "cache": cache_contents(),
+        "logs": logs,
+        "pages": [text for _, text in audit.pages],
+        "cookies": audit.cookies,
+    }
+    assert all(places[p] for p in ("database", "sessions", "logs", "pages", "cookies"))
+    assert len(audit.secrets) >= 8 and len(audit.codes) >= 4
+
+    hits = []
+    for place, texts in places.items():
+        haystack = "\n".join(texts)
+        for what, secret in audit.secrets:
+            for form in encodings(secret):
+                if form in haystack:
+                    hits.append(f"{what} in {place} as {form!r}")
+        textual = "\n".join(DATETIME.sub("", t) for t in texts)
+        if place == "database":  # only text cells: bytes are dumped as hex and latin-1
+            textual = "\n".join(DATETIME.sub("", c) for c in texts if c.isprintable())
+        for code in audit.codes:
+            if re.search(rf"(?<!\d){code}(?!\d)", textual):
+                hits.append(f"code {code} in {place}")
+    assert hits == [], "\n".join(hits)
+    assert started <= timezone.now()
