@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz matrix test-all-db coverage \
-	test-browser lint format docs demo bench bench-password-reset clean distclean
+	test-browser lint format docs demo bench bench-password-reset bench-api-keys clean distclean
 
 help:
 	@echo "make demo             run the example site on http://$(DEMO_ADDR)/ (admin / admin)"
@@ -39,6 +39,7 @@ help:
 	@echo "make docs             build the Sphinx docs into docs/_build/html (warnings are errors)"
 	@echo "make bench            run the benchmarks"
 	@echo "make bench-password-reset  reset-request timing, known vs unknown addresses (R-36)"
+	@echo "make bench-api-keys   API-key authentication against a primary-key fetch"
 	@echo "make venv             create .venv and install the package with its dev extras"
 	@echo "make clean            remove build, docs and coverage output (distclean: and .venv)"
 
@@ -122,10 +123,12 @@ demo: $(INSTALLED)
 	@echo
 	$(PY) example_project/manage.py runserver $(DEMO_ADDR)
 
-bench: $(INSTALLED) bench-password-reset
-	@if [ -f benchmarks/run.py ]; then \
-		$(PY) benchmarks/run.py; \
-	fi
+bench: bench-password-reset bench-api-keys
+
+# authenticate() against User.objects.filter(pk=...).first() at 1,000 and 100,000 keys.
+bench-api-keys: $(INSTALLED)
+	$(PY) benchmarks/api_keys.py --db sqlite
+	$(PY) benchmarks/api_keys.py --db postgresql
 
 # The medians for known and unknown addresses must differ by < 10 % (exit status 1 if not).
 bench-password-reset: $(INSTALLED)

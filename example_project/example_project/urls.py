@@ -7,6 +7,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from . import api
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     # Only login and logout from django.contrib.auth: its password-reset views would shadow
@@ -19,4 +21,8 @@ urlpatterns = [
     # Sign-up (address first, proven by code), profile page.
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    # JSON endpoints behind API keys issued in the admin (see api.py).
+    path("api/whoami/", api.whoami, name="api_whoami"),
+    path("api/orders/", api.orders, name="api_orders"),
+    path("api/ping/", api.ping, name="api_ping"),
 ]
