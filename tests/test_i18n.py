@@ -85,3 +85,24 @@ def test_verification_page_renders_in_german(client):
     with translation.override("de"):
         response = client.get(reverse("securetokens:email_verification"))
     assert "Bestätigungs-E-Mail senden" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_cache")
+def test_the_background_thread_writes_the_mail_in_the_requests_language(settings):
+    """The default sender runs jobs in another thread, which does not inherit the request's
+    active language; the job carries it."""
+    from django_securetokens import tasks
+
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        "EMAIL_SENDER": "django_securetokens.tasks.run_in_thread",
+    }
+    UserFactory(username="alice", email="alice@example.com")
+    with translation.override("de"):
+        Client().post(reverse("securetokens:password_reset"), {"email": "alice@example.com"})
+    assert tasks.join(timeout=10)
+
+    (message,) = mail.outbox
+    assert message.subject == "Setzen Sie Ihr Passwort auf testserver.example zurück"
+    assert "Hallo alice," in message.body
