@@ -34,7 +34,7 @@ help:
 	@echo "make matrix           the suite on every supported Python x Django pair (tox)"
 	@echo "make test-all-db      all four of the above"
 	@echo "make test-browser     the end-to-end flows in headless Chromium (needs apt-get install chromium)"
-	@echo "make coverage         the SQLite tests under coverage, with a report"
+	@echo "make coverage         make test under branch coverage; fails below 100 % (CI runs this)"
 	@echo "make lint             ruff check, ruff format --check and mypy"
 	@echo "make format           let ruff fix and format the code"
 	@echo "make docs             build the Sphinx docs into docs/_build/html (warnings are errors)"
@@ -105,7 +105,9 @@ test-all-db: test test-redis test-postgresql test-mysql
 test-browser: $(INSTALLED_BROWSER)
 	SECURETOKENS_BROWSER_REQUIRED=1 $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
+# CI's SQLite leg: the whole suite under branch coverage, failing below 100 % of the package.
 coverage: $(INSTALLED)
+	$(PY) -m coverage erase
 	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
 	$(PY) -m coverage report
 

@@ -122,15 +122,6 @@ def exceeded(scope: str, key: str, rates: Rates) -> int | None:
     return max(full) if full else None
 
 
-def clear(scope: str, key: str, rates: Rates) -> None:
-    """Forget *key*'s counts in *scope*'s current windows."""
-    cache = caches[setting("CACHE")]
-    try:
-        cache.delete_many([_cache_key(scope, key, seconds) for _, seconds in rates or ()])
-    except Exception as error:  # noqa: BLE001 - nothing to forget while the cache is down
-        _cache_failed(scope, error)
-
-
 def client_ip(request: HttpRequest) -> str:
     """The client's IP address: ``REMOTE_ADDR``, unless ``TRUSTED_PROXY_COUNT`` proxies are
     configured, in which case the address the outermost trusted proxy saw (R-39).

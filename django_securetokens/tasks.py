@@ -7,7 +7,8 @@ the sender named by ``SECURETOKENS['EMAIL_SENDER']``, and answers at once. Looki
 account up, issuing the token, rendering and sending the mail all happen in the job.
 
 The job's arguments hold no secret (the token is issued inside the job), so a task-queue
-broker that carries them learns an email address at most, never a reset link.
+broker that carries them learns an email address at most, never a reset link. They also
+carry the request's active language, so the mail is written in it wherever the job runs.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from django.db import close_old_connections, transaction
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from .conf import setting
@@ -54,13 +57,19 @@ def run_job(name: str, kwargs: dict[str, Any]) -> None:
     func = import_string(name)
     if not getattr(func, "securetokens_task", False):
         raise ValueError(f"{name} is not a django-securetokens task")
-    func(**kwargs)
+    kwargs = dict(kwargs)
+    # A worker thread or process does not inherit the request's language: restore it, so a
+    # French visitor gets a French mail. Jobs queued without one use LANGUAGE_CODE.
+    language = kwargs.pop("language", None)
+    with translation.override(language) if language else nullcontext():
+        func(**kwargs)
 
 
 def enqueue(func: Callable[..., Any], **kwargs: Any) -> None:
-    """Hand the job ``func(**kwargs)`` to ``SECURETOKENS['EMAIL_SENDER']``."""
+    """Hand the job ``func(**kwargs)`` to ``SECURETOKENS['EMAIL_SENDER']``, with the active
+    language under the ``language`` key."""
     sender: Callable[[str, dict[str, Any]], None] = import_string(setting("EMAIL_SENDER"))
-    sender(name_of(func), kwargs)
+    sender(name_of(func), {**kwargs, "language": translation.get_language()})
 
 
 def run_now(name: str, kwargs: dict[str, Any]) -> None:

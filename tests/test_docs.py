@@ -31,3 +31,19 @@ def test_every_check_id_is_documented(check_id):
 )
 def test_every_signal_is_documented(name):
     assert f"``{name}``" in (DOCS / "signals.rst").read_text()
+
+
+def _url_names():
+    from django_securetokens import urls
+
+    return sorted(p.name for p in urls.urlpatterns if getattr(p, "name", None))
+
+
+@pytest.mark.parametrize("name", _url_names())
+def test_every_url_name_is_documented_with_its_view(name):
+    from django_securetokens import urls
+
+    (pattern,) = [p for p in urls.urlpatterns if getattr(p, "name", None) == name]
+    text = (DOCS / "views.rst").read_text()
+    assert f"``{name}``" in text
+    assert f"``{pattern.callback.view_class.__name__}``" in text

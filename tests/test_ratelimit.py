@@ -51,8 +51,15 @@ def test_exceeded_peeks_without_counting_and_names_the_longest_full_window():
         assert ratelimit.exceeded("t", "k", rates) is None
         ratelimit.hit("t", "k", rates)
     assert ratelimit.exceeded("t", "k", rates) == 3600
-    ratelimit.clear("t", "k", rates)
-    assert ratelimit.exceeded("t", "k", rates) is None
+    assert ratelimit.exceeded("t", "other", rates) is None
+
+
+@pytest.mark.parametrize(("scope", "expected"), [("api_key", None), ("unlisted", 3600)])
+def test_a_cache_outage_fails_open_or_closed_by_scope(settings, scope, expected):
+    """Unlisted scopes fail closed: a limit nobody classified must not silently vanish."""
+    settings.CACHES = {alias: {"BACKEND": "tests.faults.DownCache"} for alias in settings.CACHES}
+    assert ratelimit.exceeded(scope, "k", ((2, 60), (2, 3600))) == expected
+    assert ratelimit.hit(scope, "k", ((2, 60),)) is (expected is None)
 
 
 def test_windows_end():

@@ -1,0 +1,108 @@
+"""The app speaks French and German: complete catalogues, a page and a mail rendered in one."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from .factories import UserFactory
+
+LOCALE = Path(__file__).resolve().parent.parent / "django_securetokens" / "locale"
+LANGUAGES = ["de", "fr"]
+
+
+def catalogue(mo: Path) -> dict:
+    with mo.open("rb") as f:
+        return dict(gettext.GNUTranslations(f)._catalog)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalogue_is_complete_and_compiled(language, tmp_path):
+    po = LOCALE / language / "LC_MESSAGES" / "django.po"
+    text = po.read_text(encoding="utf-8")
+    assert "#, fuzzy" not in text
+    # msgfmt counts untranslated and fuzzy entries; a complete catalogue reports neither.
+    stats = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    assert "untranslated" not in stats
+    assert "fuzzy" not in stats
+    # The shipped .mo must be compiled from the current .po, or installs show stale strings.
+    fresh = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "-o", str(fresh), str(po)], check=True)
+    assert catalogue(po.with_suffix(".mo")) == catalogue(fresh)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_empty_msgstr_without_msgfmt(language):
+    """The same completeness rule, for machines without gettext tools."""
+    text = (LOCALE / language / "LC_MESSAGES" / "django.po").read_text("utf-8")
+    body = text.split("\n\n", 1)[1]  # after the header entry, whose msgstr is multi-line
+    # An empty msgstr is "" with no continuation line after it.
+    assert not re.search(r'^msgstr(\[\d\])? ""\n(?!")', body + "\n", re.MULTILINE)
+    assert "fuzzy" not in body
+
+
+@pytest.mark.django_db
+def test_reset_page_renders_in_french():
+    with translation.override("fr"):
+        response = Client().get(reverse("securetokens:password_reset"))
+    content = response.content.decode()
+    assert "Réinitialisez votre mot de passe" in content
+    assert "Envoyer le lien" in content
+    assert "Send the link" not in content
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("mail_now", "fresh_cache")
+def test_reset_mail_renders_in_french():
+    UserFactory(username="alice", email="alice@example.com")
+    with translation.override("fr"):
+        Client().post(reverse("securetokens:password_reset"), {"email": "alice@example.com"})
+
+    (message,) = mail.outbox
+    assert message.subject == "Réinitialisez votre mot de passe sur testserver.example"
+    assert "Bonjour alice," in message.body
+    assert "expire dans 60 minutes" in message.body
+    html, _ = message.alternatives[0]
+    assert "Choisir un nouveau mot de passe" in html
+
+
+@pytest.mark.django_db
+def test_verification_page_renders_in_german(client):
+    client.force_login(UserFactory(email="bob@example.com"))
+    with translation.override("de"):
+        response = client.get(reverse("securetokens:email_verification"))
+    assert "Bestätigungs-E-Mail senden" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_cache")
+def test_the_background_thread_writes_the_mail_in_the_requests_language(settings):
+    """The default sender runs jobs in another thread, which does not inherit the request's
+    active language; the job carries it."""
+    from django_securetokens import tasks
+
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        "EMAIL_SENDER": "django_securetokens.tasks.run_in_thread",
+    }
+    UserFactory(username="alice", email="alice@example.com")
+    with translation.override("de"):
+        Client().post(reverse("securetokens:password_reset"), {"email": "alice@example.com"})
+    assert tasks.join(timeout=10)
+
+    (message,) = mail.outbox
+    assert message.subject == "Setzen Sie Ihr Passwort auf testserver.example zurück"
+    assert "Hallo alice," in message.body
