@@ -3,28 +3,18 @@ and never changes state. A fixed, derandomised budget keeps CI reproducible."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from django_securetokens import crypto
 from django_securetokens.exceptions import TokenError
 from django_securetokens.models import APIKey, SecureToken
 
+from .strategies import FUZZ, URLSAFE, tampered, well_formed_token
+
 pytestmark = pytest.mark.django_db
 
-# `make fuzz` (run by CI) raises the budget to 2,500 per entry point; ordinary runs stay quick.
-FUZZ = settings(
-    max_examples=int(os.environ.get("SECURETOKENS_FUZZ_EXAMPLES", "200")),
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 anything = st.one_of(
     st.none(),
@@ -36,24 +26,6 @@ anything = st.one_of(
     st.text(alphabet=URLSAFE, min_size=50, max_size=70),
     st.lists(st.text(max_size=5), max_size=3),
 )
-
-
-def well_formed_token() -> st.SearchStrategy[str]:
-    """Tokens that pass the syntax check, so the query and the HMAC run."""
-    return st.builds(
-        lambda sel, ver: sel + ver,
-        st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
-        st.text(alphabet=URLSAFE, min_size=43, max_size=43),
-    )
-
-
-def tampered(secret: str) -> st.SearchStrategy[str]:
-    """The real secret with one character changed."""
-    return st.builds(
-        lambda i, c: secret[:i] + c + secret[i + 1 :],
-        st.integers(0, len(secret) - 1),
-        st.sampled_from(URLSAFE),
-    ).filter(lambda s: s != secret)
 
 
 def test_verify_and_consume(reset_token):

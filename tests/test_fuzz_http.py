@@ -14,7 +14,6 @@ fixed, derandomised budget so the two fuzz files generate well over 10,000 input
 
 from __future__ import annotations
 
-import os
 from urllib.parse import quote, quote_from_bytes
 
 import pytest
@@ -22,7 +21,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from django_securetokens import crypto
@@ -35,18 +34,11 @@ from django_securetokens.models import APIKey, SecureToken
 
 from .conftest import mailed_code_and_link
 from .factories import UserFactory
+from .strategies import FUZZ, URLSAFE, tampered, well_formed_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now")]
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("SECURETOKENS_FUZZ_EXAMPLES", "200")),
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
-URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 PASSWORD = "correct horse battery staple"
 
 RESET = reverse("securetokens:password_reset")
@@ -69,24 +61,6 @@ hostile_bytes = st.one_of(
     hostile_text.map(lambda s: s.encode("utf-8", "surrogatepass")),
     st.binary(max_size=300),
 )
-
-
-def well_formed_token() -> st.SearchStrategy[str]:
-    """Tokens that pass the syntax check, so the digest lookup runs."""
-    return st.builds(
-        lambda sel, ver: sel + ver,
-        st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
-        st.text(alphabet=URLSAFE, min_size=43, max_size=43),
-    )
-
-
-def tampered(secret: str) -> st.SearchStrategy[str]:
-    """The real secret with one character changed."""
-    return st.builds(
-        lambda i, c: secret[:i] + c + secret[i + 1 :],
-        st.integers(0, len(secret) - 1),
-        st.sampled_from(URLSAFE),
-    ).filter(lambda s: s != secret)
 
 
 def form_body(**fields: bytes) -> bytes:
