@@ -40,7 +40,12 @@ from .conftest import mailed_code_and_link
 from .factories import UserFactory
 from .test_storage import dump_cells, encodings
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "fresh_cache")]
+# The clock stands still so that no rate-limit window can roll over in the middle of a
+# test that counts up to a limit.
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("mail_now", "fresh_cache", "frozen_clock"),
+]
 
 RESET = reverse("securetokens:password_reset")
 SET = reverse("securetokens:password_reset_set")

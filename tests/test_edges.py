@@ -148,6 +148,7 @@ def test_revoke_action_counts_only_keys_it_revoked(superuser, user):
     assert "1 API key was revoked." in response.content.decode()
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_a_failure_that_races_past_the_budget_check_is_throttled(monkeypatch):
     """Two requests may both pass the "budget left?" check; the one whose counted failure
     does not fit gets 429, not 401."""

@@ -16,7 +16,9 @@ from django_securetokens.views.email_verification import SESSION_KEY, EmailChang
 from .conftest import mailed_code_and_link, use_fresh_cache
 from .factories import UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
+# The clock stands still so that no rate-limit window can roll over in the middle of a
+# test that counts up to a limit.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "frozen_clock")]
 
 CHANGE = reverse("securetokens:email_change")
 CODE = reverse("securetokens:email_verification_code")

@@ -25,7 +25,9 @@ from django_securetokens.views.email_verification import (
 from .conftest import mailed_code_and_link, slot_of, use_fresh_cache
 from .factories import UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
+# The clock stands still so that no rate-limit window can roll over in the middle of a
+# test that counts up to a limit.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "frozen_clock")]
 
 START = reverse("securetokens:email_verification")
 CODE = reverse("securetokens:email_verification_code")

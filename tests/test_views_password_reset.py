@@ -32,7 +32,12 @@ from django_securetokens.views.password_reset import (
 from .conftest import server_database_only, use_mail_backend
 from .factories import UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_now", "fresh_cache")]
+# The clock stands still so that no rate-limit window can roll over in the middle of a
+# test that counts up to a limit.
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("mail_now", "fresh_cache", "frozen_clock"),
+]
 
 RESET = reverse("securetokens:password_reset")
 SENT = reverse("securetokens:password_reset_sent")
