@@ -11,7 +11,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
-from django_securetokens import signals
+from django_securetokens import signals, tasks
 from django_securetokens.models import APIKey, SecureToken
 
 from .factories import UserFactory
@@ -29,6 +29,15 @@ def _fresh_caches(settings):
             cache.clear()
         else:
             use_fresh_cache(settings)
+
+
+@pytest.fixture(autouse=True)
+def _background_jobs_end_with_their_test():
+    """The default mail sender runs jobs in a thread of this process. A job still running
+    when its test ends would drop its mail into the next test's outbox, so every test waits
+    for the jobs it started."""
+    yield
+    assert tasks.join(timeout=30), "a background mail job outlived its test"
 
 
 @pytest.fixture
