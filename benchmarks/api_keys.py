@@ -33,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -226,48 +227,50 @@ def measure(sample_secrets: list[str], sample_pks: list[int], repeat: int) -> di
     connection = connections[DEFAULT_DB_ALIAS]
     statement = _lookup_plan(APIKey, connection).sql
 
-    def floor(pks: list[int], _: list[str]) -> None:
+    def floor(pks: list[int]) -> None:
         for pk in pks:
             user_model.objects.filter(pk=pk).first()
 
-    def keys(_: list[int], secrets_: list[str]) -> None:
+    def keys(secrets_: list[str]) -> None:
         for secret in secrets_:
             authenticate(secret)
 
-    def query(_: list[int], selectors: list[str]) -> None:
+    def query(selectors: list[str]) -> None:
         for selector in selectors:
             with connection.cursor() as cursor:
                 cursor.execute(statement, (selector,))
                 cursor.fetchone()
 
-    # Warm up, and prove every sampled key is genuine and comes back with its own user.
-    for secret, pk in zip(sample_secrets, sample_pks, strict=True):
-        assert authenticate(secret).user.pk == pk
-    floor(sample_pks, sample_secrets)
-    query(sample_pks, sample_selectors)
-
-    runs = {
-        "floor": (floor, sample_secrets),
+    # Each operation with the sample as it takes it: user pks, secrets, selectors.
+    runs: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {
+        "floor": (floor, sample_pks),
         "authenticate": (keys, sample_secrets),
         "query": (query, sample_selectors),
     }
+
+    # Warm up, and prove every sampled key is genuine and comes back with its own user.
+    for secret, pk in zip(sample_secrets, sample_pks, strict=True):
+        assert authenticate(secret).user.pk == pk
+    for run, arguments in runs.values():
+        run(arguments)
+
     slices: dict[str, list[float]] = {name: [] for name in runs}
     ratios: dict[str, list[float]] = {name: [] for name in runs if name != "floor"}
+    order = list(runs)
     gc.disable()
     try:
         for _ in range(repeat):
             for start in range(0, len(sample_pks), SLICE):
-                pks = sample_pks[start : start + SLICE]
                 # Each slice starts with a different operation, so none always runs first.
-                order = list(runs)
                 turn = len(slices["floor"]) % len(order)
                 spent = {}
                 for name in order[turn:] + order[:turn]:
                     run, arguments = runs[name]
+                    batch = arguments[start : start + SLICE]
                     started = time.perf_counter()
-                    run(pks, arguments[start : start + SLICE])
+                    run(batch)
                     spent[name] = time.perf_counter() - started
-                    slices[name].append(spent[name] / len(pks) * 1e6)
+                    slices[name].append(spent[name] / len(batch) * 1e6)
                 for name, paired in ratios.items():
                     paired.append(spent[name] / spent["floor"])
     finally:
