@@ -42,7 +42,8 @@ def _background_jobs_end_with_their_test():
 
 @pytest.fixture
 def frozen_clock():
-    """Stop the clock, so a rate-limit window cannot roll over in the middle of a test."""
+    """Stop the clock, so nothing the clock decides (a rate-limit window, an ``Expires``
+    header) can change in the middle of a test."""
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         yield traveller
 

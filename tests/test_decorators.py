@@ -108,6 +108,7 @@ def _bad_headers(api_key, user):
     }
 
 
+@pytest.mark.usefixtures("frozen_clock")  # ``Expires`` is the current second
 def test_every_bad_key_gets_the_same_401(client, api_key, user):
     cases = _bad_headers(api_key, user)
     reference = client.get(WHOAMI, headers=cases.pop("unknown"))
