@@ -3,6 +3,7 @@ would not notice a missing package-data entry on their own)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,9 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_contains_templates_migrations_data_and_py_typed(tmp_path):
+    # A private copy: a build in the checkout writes build/ and *.egg-info there, which
+    # the tox environments running side by side would share.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "_build", "__pycache__"),
+    )
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
-        cwd=ROOT,
+        cwd=source,
         check=True,
         capture_output=True,
     )
