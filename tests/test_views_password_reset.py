@@ -768,7 +768,8 @@ def test_no_table_session_or_cache_entry_holds_the_secret_at_any_step(client, vi
             cells += [f"{k}{v!r}" for k, v in cache._cache.items()]
         elif isinstance(cache, RedisCache):
             client = cache._cache.get_client()
-            cells += [f"{k!r}{client.get(k)!r}" for k in client.scan_iter()]
+            keys = client.scan_iter(match=f"{cache.key_prefix}*")  # this test's keys only
+            cells += [f"{k!r}{client.get(k)!r}" for k in keys]
         return "\n".join(cells)
 
     request_reset(client, "user@example.com")
