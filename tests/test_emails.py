@@ -132,7 +132,7 @@ def test_run_in_thread_sends_from_a_background_thread_and_survives_errors(caplog
         tasks.name_of(send_password_reset), {**kwargs, "email": "nobody@example.com"}
     )
 
-    assert tasks.join(timeout=10)
+    assert tasks.join(timeout=30)
     assert [m.to for m in mail.outbox] == [["bob@example.com"]]
     assert "Background job os.getcwd failed" in caplog.text
 

@@ -101,7 +101,7 @@ def test_the_background_thread_writes_the_mail_in_the_requests_language(settings
     UserFactory(username="alice", email="alice@example.com")
     with translation.override("de"):
         Client().post(reverse("securetokens:password_reset"), {"email": "alice@example.com"})
-    assert tasks.join(timeout=10)
+    assert tasks.join(timeout=30)
 
     (message,) = mail.outbox
     assert message.subject == "Setzen Sie Ihr Passwort auf testserver.example zurück"
