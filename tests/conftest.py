@@ -8,6 +8,7 @@ import threading
 import pytest
 import time_machine
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.utils import timezone
 
@@ -22,8 +23,6 @@ def _fresh_caches(settings):
     """Rate-limit counters live in the cache; no test may inherit another's. A per-process
     cache is emptied; a shared one (Redis) gets a key prefix of this test's own instead of
     being flushed, so other users of that server are left alone."""
-    from django.core.cache.backends.locmem import LocMemCache
-
     for cache in caches.all():
         if isinstance(cache, LocMemCache):
             cache.clear()
@@ -114,6 +113,20 @@ def use_fresh_cache(settings):
     alias = setting("CACHE")
     prefix = f"test-{secrets.token_hex(8)}"
     settings.CACHES = {**settings.CACHES, alias: {**settings.CACHES[alias], "KEY_PREFIX": prefix}}
+
+
+def cache_entries() -> list[tuple[str, bytes | None]]:
+    """``(key, stored bytes)`` of what the rate-limit cache holds for this test: every entry
+    of a per-process cache (emptied before each test), or only those under this test's key
+    prefix on a shared Redis, so nobody else's entries are read."""
+    from django_securetokens.conf import setting
+
+    cache = caches[setting("CACHE")]
+    if isinstance(cache, LocMemCache):
+        return list(cache._cache.items())  # its internals: the only way to list its keys
+    client = cache._cache.get_client()
+    found = client.scan_iter(match=f"{cache.key_prefix}*")
+    return [(key.decode(), client.get(key)) for key in found]
 
 
 @pytest.fixture

@@ -20,14 +20,12 @@ is why R-66 is documented rather than solved.
 from __future__ import annotations
 
 import logging
-import pickle
 import re
 import sys
 
 import pytest
 from django.contrib.sessions.models import Session
 from django.core import mail
-from django.core.cache import caches
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +34,7 @@ from django.views.debug import ExceptionReporter
 from django_securetokens.models import APIKey, SecureToken
 from django_securetokens.views.email_verification import EmailVerificationCodeView
 
-from .conftest import mailed_code_and_link
+from .conftest import cache_entries, mailed_code_and_link
 from .factories import UserFactory
 from .test_storage import dump_cells, encodings
 
@@ -95,25 +93,6 @@ class Audit:
 
 def sessions() -> list[str]:
     return [str(session.get_decoded()) for session in Session.objects.all()]
-
-
-def cache_contents() -> list[str]:
-    """Keys and values of a per-process cache; a shared cache (Redis) is scanned by its
-    keys only, and only under this test's key prefix."""
-    out: list[str] = []
-    for cache in caches.all():
-        store = getattr(cache, "_cache", None)
-        if isinstance(store, dict):  # LocMemCache: values are pickles
-            for key, value in store.items():
-                out.append(str(key))
-                try:
-                    out.append(repr(pickle.loads(value)))  # noqa: S301 - our own test cache
-                except Exception:  # noqa: BLE001
-                    out.append(repr(value))
-        elif hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
-            client = cache._cache.get_client()
-            out += [k.decode() for k in client.scan_iter(match=f"{cache.key_prefix}*")]
-    return out
 
 
 def run_every_flow(audit: Audit, settings) -> None:
@@ -260,7 +239,7 @@ def test_no_secret_is_left_anywhere_after_every_flow(settings, caplog):
     places: dict[str, list[str]] = {
         "database": dump_cells(),
         "sessions": sessions(),
-        "cache": cache_contents(),
+        "cache": [f"{key} {value!r}" for key, value in cache_entries()],
         "logs": logs,
         "pages": [text for _, text in audit.pages],
         "cookies": audit.cookies,

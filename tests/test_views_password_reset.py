@@ -28,7 +28,7 @@ from django_securetokens.views.password_reset import (
     PasswordResetSetView,
 )
 
-from .conftest import server_database_only, use_mail_backend
+from .conftest import cache_entries, server_database_only, use_mail_backend
 from .factories import UserFactory
 
 # The clock stands still so that no rate-limit window can roll over in the middle of a
@@ -754,22 +754,13 @@ def test_complete_page_without_a_resolvable_login_url(client, settings):
 
 def test_no_table_session_or_cache_entry_holds_the_secret_at_any_step(client, victim):
     from django.contrib.sessions.models import Session
-    from django.core.cache import caches
-    from django.core.cache.backends.locmem import LocMemCache
-    from django.core.cache.backends.redis import RedisCache
 
     from .test_storage import dump_cells, encodings
 
     def everything():
         cells = dump_cells()
         cells += [json.dumps(s.get_decoded()) for s in Session.objects.all()]
-        cache = caches["default"]
-        if isinstance(cache, LocMemCache):  # its keys and pickled values
-            cells += [f"{k}{v!r}" for k, v in cache._cache.items()]
-        elif isinstance(cache, RedisCache):
-            client = cache._cache.get_client()
-            keys = client.scan_iter(match=f"{cache.key_prefix}*")  # this test's keys only
-            cells += [f"{k!r}{client.get(k)!r}" for k in keys]
+        cells += [f"{key}{value!r}" for key, value in cache_entries()]
         return "\n".join(cells)
 
     request_reset(client, "user@example.com")
