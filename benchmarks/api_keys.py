@@ -145,7 +145,6 @@ def fill(count: int, secrets_out: list[str], user_pks: list[int]) -> None:
     key_constants = {
         "name": "bench",
         "prefix": prefix,
-        "algorithm": crypto.ALGORITHM,
         "key_id": key_id,
         "scopes": [],
         "created_at": now,
@@ -186,7 +185,7 @@ def fill(count: int, secrets_out: list[str], user_pks: list[int]) -> None:
         secrets_out.append(f"{prefix}_{body}{crypto.api_key_checksum(body)}")
         user_pks.append(pk)
         users.append([pk, f"bench{pk}", *user_values])
-        digest = crypto.digest(key, selector.encode(), verifier.encode())
+        digest = crypto.api_key_digest(key, selector, verifier)
         keys.append([pk, pk, selector, digest, *key_values])
     with transaction.atomic():
         insert(user_model, ["id", "username", *user_columns], users)
@@ -214,9 +213,9 @@ def measure(sample_secrets: list[str], sample_pks: list[int], repeat: int) -> di
     from django.contrib.auth import get_user_model
     from django.db import DEFAULT_DB_ALIAS, connections
 
+    from django_securetokens.api_keys import _BY_SELECTOR
     from django_securetokens.conf import setting
     from django_securetokens.crypto import split_api_key
-    from django_securetokens.managers import _lookup_plan
     from django_securetokens.models import APIKey
 
     user_model = get_user_model()
@@ -225,7 +224,7 @@ def measure(sample_secrets: list[str], sample_pks: list[int], repeat: int) -> di
     sample_selectors = [split_api_key(secret, prefix, body_length)[0] for secret in sample_secrets]
     # The wrapper itself, not the ``connection`` proxy: plans are cached per wrapper.
     connection = connections[DEFAULT_DB_ALIAS]
-    statement = _lookup_plan(APIKey, connection).sql
+    statement = _BY_SELECTOR.plan(APIKey.objects, connection).sql
 
     def floor(pks: list[int]) -> None:
         for pk in pks:

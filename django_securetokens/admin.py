@@ -7,12 +7,11 @@ password reset email" action is in :mod:`.admin_users`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -20,6 +19,8 @@ from .admin_api_keys import APIKeyAdmin
 from .models import APIKey, SecureToken, State
 
 if TYPE_CHECKING:
+    from .models import SecureTokenQuerySet
+
     SecureTokenAdminBase = admin.ModelAdmin[SecureToken]
 else:  # ModelAdmin is generic only in django-stubs
     SecureTokenAdminBase = admin.ModelAdmin
@@ -49,17 +50,10 @@ class StateFilter(admin.SimpleListFilter):
         return list(State.choices)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = timezone.now()
-        unused = Q(used_at__isnull=True)
-        conditions = {
-            State.LIVE: unused & Q(revoked_at__isnull=True, expires_at__gt=now),
-            State.USED: Q(used_at__isnull=False),
-            State.EXPIRED: unused & Q(revoked_at__isnull=True, expires_at__lte=now),
-            State.REVOKED: unused & Q(revoked_at__isnull=False, superseded=False),
-            State.SUPERSEDED: unused & Q(revoked_at__isnull=False, superseded=True),
-        }
         value = self.value()
-        return queryset.filter(conditions[State(value)]) if value in State.values else queryset
+        if value not in State.values:
+            return queryset
+        return cast("SecureTokenQuerySet", queryset).in_state(State(value))
 
 
 @admin.register(SecureToken)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -19,7 +19,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -34,6 +34,9 @@ from . import ratelimit
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey, State
+
+if TYPE_CHECKING:
+    from .models import APIKeyQuerySet
 
 logger = logging.getLogger("django_securetokens")
 
@@ -156,15 +159,10 @@ class APIKeyStateFilter(admin.SimpleListFilter):
         return [(s.value, s.label) for s in (State.LIVE, State.EXPIRED, State.REVOKED)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = timezone.now()
-        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-        if self.value() == State.LIVE:
-            return queryset.filter(unexpired, revoked_at__isnull=True)
-        if self.value() == State.EXPIRED:
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
-        if self.value() == State.REVOKED:
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
+        value = self.value()
+        if value not in (State.LIVE, State.EXPIRED, State.REVOKED):
+            return queryset
+        return cast("APIKeyQuerySet", queryset).in_state(State(value))
 
 
 class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

@@ -16,9 +16,6 @@ import zlib
 
 from .exceptions import InvalidToken
 
-#: Name of the only digest algorithm so far, stored beside every digest (R-10).
-ALGORITHM = "hmac-sha256"
-
 #: Untrusted input longer than this is refused before any work is done on it (R-70, R-75).
 MAX_INPUT_LENGTH = 256
 
@@ -168,15 +165,25 @@ def api_key_checksum(body: str) -> str:
     return _base62(zlib.crc32(body.encode("ascii")), API_KEY_CHECKSUM_LENGTH)
 
 
-def new_api_key(prefix: str, body_length: int) -> tuple[str, str, str]:
+def new_api_key(
+    prefix: str, body_length: int, selector: str | None = None
+) -> tuple[str, str, str]:
     """Return ``(selector, verifier, key)`` for a new API key ``<prefix>_<body><checksum>``.
 
     The body is *body_length* base62 characters from the CSPRNG; its first
-    ``API_KEY_SELECTOR_LENGTH`` characters are the selector, the rest the verifier.
+    ``API_KEY_SELECTOR_LENGTH`` characters are the selector, the rest the verifier. A
+    rotation passes the key's existing *selector*, so only the verifier is new.
     """
     body = "".join(secrets.choice(BASE62) for _ in range(body_length))
+    if selector is not None:
+        body = selector + body[API_KEY_SELECTOR_LENGTH:]
     key = f"{prefix}_{body}{api_key_checksum(body)}"
     return body[:API_KEY_SELECTOR_LENGTH], body[API_KEY_SELECTOR_LENGTH:], key
+
+
+def api_key_digest(key: bytes, selector: str, verifier: str) -> bytes:
+    """The stored digest of an API key: HMAC-SHA-256 of its selector and verifier."""
+    return digest(key, selector.encode(), verifier.encode())
 
 
 def split_api_key(key: object, prefix: str, body_length: int) -> tuple[str, str]:

@@ -40,7 +40,6 @@ REALM = "api"
 HEADERS = ("Authorization", "X-API-Key")
 
 _RESULT = "_securetokens_api_key"  # request attribute: APIKey, None, or a Refusal
-_UNSET: Final = object()
 _MISPLACED: Final = object()  # a key offered outside the accepted headers
 # RFC 6750 scope-token characters; anything else is left out of the challenge.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")

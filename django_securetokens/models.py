@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import crypto
-from .managers import APIKeyManager, SecureTokenManager
+from .api_keys import APIKeyManager
+from .tokens import SecureTokenManager
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -24,6 +25,66 @@ class State(models.TextChoices):
     EXPIRED = "expired", _("expired")
     REVOKED = "revoked", _("revoked")
     SUPERSEDED = "superseded", _("superseded")
+
+
+# The rule of token state is written twice, once per language, side by side: in SQL by the
+# querysets below and in Python by the models' state() methods. The tests hold every
+# state of both to the same rows.
+
+
+class SecureTokenQuerySet(models.QuerySet["SecureToken"]):
+    """Tokens by :class:`State`. A token ends once: used, revoked, superseded or expired."""
+
+    def unspent(self) -> SecureTokenQuerySet:
+        """Tokens neither used nor revoked: live, or expired."""
+        return self.filter(used_at__isnull=True, revoked_at__isnull=True)
+
+    def live(self, now: datetime | None = None) -> SecureTokenQuerySet:
+        """Tokens that are neither used, revoked nor expired at *now*."""
+        return self.unspent().filter(expires_at__gt=now or timezone.now())
+
+    def expired(self, now: datetime | None = None) -> SecureTokenQuerySet:
+        return self.unspent().filter(expires_at__lte=now or timezone.now())
+
+    def used(self) -> SecureTokenQuerySet:
+        return self.filter(used_at__isnull=False)
+
+    def revoked(self) -> SecureTokenQuerySet:
+        """Revoked by hand (an admin, a password change), not by a newer secret."""
+        return self.filter(used_at__isnull=True, revoked_at__isnull=False, superseded=False)
+
+    def superseded(self) -> SecureTokenQuerySet:
+        return self.filter(used_at__isnull=True, revoked_at__isnull=False, superseded=True)
+
+    def in_state(self, state: State, now: datetime | None = None) -> SecureTokenQuerySet:
+        if state == State.LIVE:
+            return self.live(now)
+        if state == State.EXPIRED:
+            return self.expired(now)
+        if state == State.USED:
+            return self.used()
+        return self.revoked() if state == State.REVOKED else self.superseded()
+
+
+class APIKeyQuerySet(models.QuerySet["APIKey"]):
+    """API keys by :class:`State`: live, expired or revoked."""
+
+    def live(self, now: datetime | None = None) -> APIKeyQuerySet:
+        unexpired = models.Q(expires_at__isnull=True) | models.Q(
+            expires_at__gt=now or timezone.now()
+        )
+        return self.filter(unexpired, revoked_at__isnull=True)
+
+    def expired(self, now: datetime | None = None) -> APIKeyQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__lte=now or timezone.now())
+
+    def revoked(self) -> APIKeyQuerySet:
+        return self.filter(revoked_at__isnull=False)
+
+    def in_state(self, state: State, now: datetime | None = None) -> APIKeyQuerySet:
+        if state == State.REVOKED:
+            return self.revoked()
+        return self.live(now) if state == State.LIVE else self.expired(now)
 
 
 class SecureToken(models.Model):
@@ -47,7 +108,7 @@ class SecureToken(models.Model):
         verbose_name=_("user"),
     )
     email = models.EmailField(_("email address"), blank=True)
-    # SHA-256 hex of the user or address: the lookup key, immune to collations (see managers).
+    # SHA-256 hex of the user or address: the lookup key, immune to collations (see owners).
     owner = models.CharField(max_length=64, editable=False)
     purpose = models.CharField(_("purpose"), max_length=64)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
@@ -55,7 +116,6 @@ class SecureToken(models.Model):
     digest = models.BinaryField(max_length=32, editable=False)
     salt = models.BinaryField(max_length=16, null=True, editable=False)
     user_state = models.BinaryField(max_length=32, null=True, editable=False)
-    algorithm = models.CharField(max_length=16, default=crypto.ALGORITHM, editable=False)
     key_id = models.CharField(_("key id"), max_length=16, editable=False)
     data = models.JSONField(_("data"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -65,7 +125,7 @@ class SecureToken(models.Model):
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     superseded = models.BooleanField(_("superseded"), default=False)
 
-    objects: ClassVar[SecureTokenManager] = SecureTokenManager()
+    objects: ClassVar[SecureTokenManager] = SecureTokenManager.from_queryset(SecureTokenQuerySet)()
 
     class Meta:
         verbose_name = _("secure token")
@@ -136,7 +196,6 @@ class APIKey(models.Model):
         _("key id"), max_length=crypto.API_KEY_SELECTOR_LENGTH, unique=True, editable=False
     )
     digest = models.BinaryField(max_length=32, editable=False)
-    algorithm = models.CharField(max_length=16, default=crypto.ALGORITHM, editable=False)
     key_id = models.CharField(_("HMAC key id"), max_length=16, editable=False)
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -148,7 +207,7 @@ class APIKey(models.Model):
     previous_key_id = models.CharField(max_length=16, blank=True, editable=False)
     previous_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects: ClassVar[APIKeyManager] = APIKeyManager()
+    objects: ClassVar[APIKeyManager] = APIKeyManager.from_queryset(APIKeyQuerySet)()
 
     class Meta:
         verbose_name = _("API key")

@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_securetokens import crypto, managers, signals
+from django_securetokens import api_keys, crypto, signals
 from django_securetokens.conf import API_KEY_PURPOSE, current_key
 from django_securetokens.exceptions import ExpiredToken, InvalidToken, RevokedToken, TokenError
 from django_securetokens.models import APIKey, State
@@ -45,7 +45,7 @@ def test_issue_format_checksum_and_selector(api_key):
     body, checksum = secret[8:51], secret[51:]
     assert crypto.api_key_checksum(body) == checksum
     assert key.prefix == "sk_live" and key.selector == body[:12]
-    assert key.algorithm == "hmac-sha256" and key.key_id == current_key(API_KEY_PURPOSE)[0]
+    assert key.key_id == current_key(API_KEY_PURPOSE)[0]
 
 
 def test_many_keys_are_unique_and_match_the_documented_scanner_pattern(user):
@@ -135,7 +135,7 @@ def test_key_without_owner(db):
 
 def test_orm_fallback_when_no_compiled_plan(api_key, monkeypatch):
     key, secret = api_key
-    monkeypatch.setattr(managers, "_lookup_plan", lambda model, connection: None)
+    monkeypatch.setattr(api_keys._BY_SELECTOR, "plan", lambda manager, connection: None)
     found = APIKey.objects.authenticate(secret)
     assert found == key and found.user == key.user
 
@@ -375,3 +375,17 @@ def test_revoke_secret(api_key):
         APIKey.objects.revoke_secret(_flip(secret, 30))
     with pytest.raises(InvalidToken):
         APIKey.objects.revoke_secret(crypto.new_api_key("sk_live", 43)[2])
+
+
+def test_each_key_state_is_the_same_rule_in_sql_and_in_python(user):
+    now = timezone.now()
+    live, _ = APIKey.objects.issue(name="live", user=user, never_expires=True)
+    expiring, _ = APIKey.objects.issue(name="expiring", user=user, expires_at=now + timedelta(1))
+    revoked, _ = APIKey.objects.issue(name="revoked", user=user)
+    revoked.revoke()
+    later = now + timedelta(days=2)
+    expected = {State.LIVE: {live}, State.EXPIRED: {expiring}, State.REVOKED: {revoked}}
+    for state, keys in expected.items():
+        rows = set(APIKey.objects.in_state(state, later))
+        assert rows == keys and {key.state(later) for key in rows} == {state}
+    assert set(APIKey.objects.live()) == {live, expiring}

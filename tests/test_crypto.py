@@ -185,3 +185,13 @@ def test_valid_prefixes(prefix):
 @pytest.mark.parametrize("prefix", ["s", "SK", "sk-live", "sk_", "a_b", "abcdefghijk", None, "é1"])
 def test_invalid_prefixes(prefix):
     assert not crypto.is_valid_prefix(prefix)
+
+
+def test_a_rotated_api_key_keeps_its_selector_and_only_the_verifier_is_new():
+    selector, verifier, key = crypto.new_api_key("sk", 43)
+    same, new_verifier, new_key = crypto.new_api_key("sk", 43, selector=selector)
+    assert same == selector and new_verifier != verifier and len(new_key) == len(key)
+    assert crypto.split_api_key(new_key, "sk", 43) == (selector, new_verifier)
+    assert crypto.api_key_digest(b"k" * 32, selector, verifier) == crypto.digest(
+        b"k" * 32, selector.encode(), verifier.encode()
+    )

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
 
-from django_securetokens import crypto, http
+from django_securetokens import api_keys, crypto, http
 from django_securetokens.decorators import api_key_required
 from django_securetokens.models import APIKey
 
@@ -332,10 +332,10 @@ def test_a_database_failure_mid_authentication_reports_no_key(rf, api_key, monke
     headers; the key must be in neither (R-65)."""
     _, secret = api_key
 
-    def broken(self, selector):
+    def broken(manager, selector):
         raise DatabaseError("connection lost")
 
-    monkeypatch.setattr(type(APIKey.objects), "_lookup", broken)
+    monkeypatch.setattr(api_keys._BY_SELECTOR, "first", broken)
     for headers in (bearer(secret), {"X-API-Key": secret}):
         reporter = _failing_authentication(rf.get(WHOAMI, headers=headers))
         for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):

@@ -58,12 +58,6 @@ def test_async_api_key_twins(user):
         APIKey.objects.authenticate(secret)
 
 
-def test_for_purpose_filters_by_purpose(user):
-    reset, _ = SecureToken.objects.issue(user, purpose="password_reset")
-    SecureToken.objects.issue_code(user=user, purpose="email_verification")
-    assert list(SecureToken.objects.all().for_purpose("password_reset")) == [reset]
-
-
 def test_a_token_whose_digest_key_was_retired_is_refused(reset_token):
     token, secret = reset_token
     verified = SecureToken.objects.verify(secret, purpose="password_reset")

@@ -218,6 +218,6 @@ def test_purge_drops_empty_slots_but_keeps_counting_ones(user):
 
 def test_token_purpose_api_key_has_its_own_key(user):
     """R-60: the SecureToken purpose 'api_key' does not share APIKey's HMAC key."""
-    from django_securetokens.managers import _token_keys
+    from django_securetokens.token_engine import token_keys
 
-    assert _token_keys("api_key") != conf.hmac_keys(conf.API_KEY_PURPOSE)
+    assert token_keys("api_key") != conf.hmac_keys(conf.API_KEY_PURPOSE)

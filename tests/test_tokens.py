@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_securetokens import crypto, signals
+from django_securetokens.conf import current_key
 from django_securetokens.exceptions import (
     ExpiredToken,
     InvalidToken,
@@ -34,7 +35,7 @@ def test_issue_returns_selector_plus_256_bit_verifier(user):
     token, secret = SecureToken.objects.issue(user, purpose="password_reset")
     assert re.fullmatch(r"[0-9a-f]{16}[A-Za-z0-9_-]{43}", secret)
     assert secret.startswith(token.selector)
-    assert token.key_id and token.algorithm == "hmac-sha256"
+    assert token.key_id == current_key("token.password_reset")[0]
     assert abs((token.expires_at - token.created_at) - timedelta(hours=1)) < timedelta(seconds=5)
 
 
@@ -344,3 +345,28 @@ async def _async_twins(user):
     _, code = await SecureToken.objects.aissue_code(user=user, purpose="email_verification")
     await SecureToken.objects.aconsume_code(code, purpose="email_verification", user=user)
     assert await SecureToken.objects.apurge() == 0
+
+
+def test_each_state_is_the_same_rule_in_sql_and_in_python(user):
+    """The querysets and SecureToken.state() agree on every token, at any moment."""
+    used, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    SecureToken.objects.consume(secret, purpose="password_reset")
+    superseded, _ = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    live, _ = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    revoked, _ = SecureToken.objects.issue(user, purpose="email_change", email="n@example.com")
+    revoked.revoke()
+    expired, _ = SecureToken.objects.issue(user, purpose="invite", ttl=timedelta(minutes=1))
+    expected = {
+        State.USED: used,
+        State.SUPERSEDED: superseded,
+        State.LIVE: live,
+        State.REVOKED: revoked,
+        State.EXPIRED: expired,
+    }
+    later = timezone.now() + timedelta(minutes=2)
+    for state in State:
+        rows = list(SecureToken.objects.in_state(state, later))
+        assert rows == [expected[state]], state
+        assert [row.state(later) for row in rows] == [state]
+    now_live = {t.pk for t in SecureToken.objects.in_state(State.LIVE)}
+    assert now_live == {live.pk, expired.pk} == {t.pk for t in SecureToken.objects.live()}

@@ -41,8 +41,8 @@ from django_securetokens.conf import EMAIL_CHANGE, EMAIL_VERIFICATION, get_polic
 from django_securetokens.emails import absolute_url, render_email, send_email
 from django_securetokens.exceptions import TokenError
 from django_securetokens.forms import EmailChangeForm, VerificationCodeForm
-from django_securetokens.managers import _normalize_email
 from django_securetokens.models import SecureToken
+from django_securetokens.owners import normalize_email as _normalize_email
 from django_securetokens.ratelimit import client_ip, client_key, hit
 from django_securetokens.signals import email_verified
 from django_securetokens.views.base import TokenPageMixin, unlogged
