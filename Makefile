@@ -35,7 +35,7 @@ help:
 	@echo "make test-all-db      all four of the above"
 	@echo "make test-browser     the end-to-end flows in headless Chromium (needs apt-get install chromium)"
 	@echo "make coverage         make test under branch coverage; fails below 100 % (CI runs this)"
-	@echo "make lint             ruff check, ruff format --check and mypy"
+	@echo "make lint             ruff check, ruff format --check, mypy and lint-imports (the layers)"
 	@echo "make format           let ruff fix and format the code"
 	@echo "make docs             build the Sphinx docs into docs/_build/html (warnings are errors)"
 	@echo "make bench            run the benchmarks"
@@ -115,6 +115,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -1,19 +1,24 @@
-"""System checks for misconfiguration, with stable ids (``securetokens.E001`` …).
+"""System checks for misconfiguration, one id per problem (``securetokens.E001`` …).
 
-Ids are never renumbered; ``docs/reference/checks.rst`` lists every one.
+Most checks are rows of a table: the settings a rule covers, the test a value must pass, what
+it must be, and the id. Ids are never renumbered or reused; ``docs/reference/checks.rst``
+lists every one, and ``docs/reference/settings.rst`` cites each beside its setting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core import cache
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from . import crypto
+from . import crypto, limits
 from .conf import DEFAULTS, EMAIL_VERIFICATION, get_settings, ttl_ceiling, user_settings
 
 _DAY = timedelta(hours=24)
@@ -24,20 +29,182 @@ _PER_PROCESS_CACHES = {
 }
 
 
-def _range_error(name: str, value: Any, low: int, high: int, id: str) -> list[CheckMessage]:
-    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-        return []
-    return [
-        Error(
-            f"SECURETOKENS[{name!r}] must be an integer from {low} to {high}, not {value!r}.",
-            id=id,
+def _integer(low: int, high: int | None = None) -> Callable[[Any], bool]:
+    def valid(value: Any) -> bool:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return False
+        return low <= value and (high is None or value <= high)
+
+    return valid
+
+
+def _duration(value: Any) -> bool:
+    return isinstance(value, timedelta) and value >= timedelta(0)
+
+
+def _positive_duration(value: Any) -> bool:
+    return isinstance(value, timedelta) and value > timedelta(0)
+
+
+def _hmac_keys(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, (list, tuple))
+        and len(value) > 0
+        and all(isinstance(k, (str, bytes)) and len(k) >= 32 for k in value)
+    )
+
+
+def _rates(value: Any) -> bool:
+    positive = _integer(1)
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) > 0
+        and all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 and all(map(positive, pair))
+            for pair in value
         )
-    ]
+    )
 
 
-def _check_ttls(merged: dict[str, Any]) -> list[CheckMessage]:
+def _dotted_callable(value: Any) -> bool:
+    try:
+        return callable(import_string(value))
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """Every setting in *names* must pass *valid*; otherwise it "must be" *must*. The
+    message quotes the wrong value unless it may be a secret (*quote* off)."""
+
+    id: str
+    names: tuple[str, ...]
+    valid: Callable[[Any], bool]
+    must: str
+    hint: str | None = None
+    quote: bool = True
+
+    def check(self, where: str, values: dict[str, Any]) -> list[CheckMessage]:
+        return [
+            Error(
+                f"{where}[{name!r}] must be {self.must}"
+                + (f", not {values[name]!r}." if self.quote else "."),
+                hint=self.hint,
+                id=self.id,
+            )
+            for name in self.names
+            if name in values and not self.valid(values[name])
+        ]
+
+
+# Rules for the global settings and for each PURPOSES entry alike.
+_POLICY_RULES = (
+    _Rule("securetokens.E005", ("TTL", "CODE_TTL"), _positive_duration, "a positive timedelta"),
+    _Rule("securetokens.E003", ("CODE_DIGITS",), _integer(6, 10), "an integer from 6 to 10"),
+    _Rule("securetokens.E007", ("CODE_MAX_ATTEMPTS",), _integer(1, 10), "an integer from 1 to 10"),
+    _Rule(
+        "securetokens.E008", ("CODE_MAX_FAILURES",), _integer(1, 100), "an integer from 1 to 100"
+    ),
+)
+
+_SETTING_RULES = (
+    _Rule(
+        "securetokens.E002",
+        ("TOKEN_BYTES",),
+        _integer(16, 128),  # above 128 bytes a token outgrows the cap on untrusted input
+        "an integer from 16 (128 bits) to 128",
+        hint="The default, 32, gives 256-bit tokens.",
+    ),
+    _Rule(
+        "securetokens.E006",
+        ("API_KEY_PREFIX",),
+        crypto.is_valid_prefix,
+        "2-10 characters of [a-z0-9], optionally followed by '_' and another such segment "
+        "(e.g. 'acme_live')",
+    ),
+    _Rule(
+        "securetokens.E009", ("API_KEY_BODY_LENGTH",), _integer(32, 64), "an integer from 32 to 64"
+    ),
+    _Rule(
+        "securetokens.E010",
+        ("HMAC_KEYS",),
+        _hmac_keys,
+        "a non-empty list of secrets of at least 32 characters, newest first",
+        quote=False,
+    ),
+    _Rule(
+        "securetokens.E013",
+        ("RETENTION", "API_KEY_LAST_USED_INTERVAL"),
+        _duration,
+        "a timedelta of zero or more",
+    ),
+    _Rule(
+        "securetokens.E013",
+        ("API_KEY_MAX_AGE",),
+        lambda value: value is None or _duration(value),
+        "a timedelta of zero or more, or None",
+    ),
+    _Rule(
+        "securetokens.E022",
+        ("TRUSTED_PROXY_COUNT",),
+        _integer(0),
+        "an integer of zero or more",
+    ),
+)
+
+_FLOW_RULES = (
+    _Rule(
+        "securetokens.E016",
+        tuple(limit.setting for limit in limits.ALL),
+        _rates,
+        "a non-empty list of (most requests, window in seconds) pairs of positive integers",
+    ),
+    _Rule(
+        "securetokens.E017", ("EMAIL_SENDER",), _dotted_callable, "the dotted path of a callable"
+    ),
+)
+
+
+def _check_shape() -> list[CheckMessage]:
+    """Problems that leave nothing else checkable: the dict itself and its PURPOSES."""
+    raw = getattr(settings, "SECURETOKENS", {})
+    if not isinstance(raw, dict):
+        return [Error("SECURETOKENS must be a dict.", id="securetokens.E018")]
+    purposes = raw.get("PURPOSES", {})
+    if not isinstance(purposes, dict) or not all(
+        isinstance(rules, dict) for rules in purposes.values()
+    ):
+        return [
+            Error(
+                "SECURETOKENS['PURPOSES'] must be a dict of purpose names to dicts.",
+                id="securetokens.E020",
+            )
+        ]
+    return []
+
+
+def check_settings(**kwargs: Any) -> list[CheckMessage]:
+    """Check ``SECURETOKENS`` and the cache it relies on."""
+    messages = _check_shape()
+    if messages:
+        return messages
+    unknown = sorted(set(user_settings()) - set(DEFAULTS))
+    if unknown:
+        messages.append(
+            Error(f"Unknown SECURETOKENS keys: {', '.join(unknown)}.", id="securetokens.E001")
+        )
+    merged = get_settings()
+    for rule in _SETTING_RULES:
+        messages += rule.check("SECURETOKENS", merged)
+    messages += _check_purposes(merged)
+    messages += _check_base_url(merged["BASE_URL"])
+    messages += _check_cache(merged["CACHE"])
+    return messages
+
+
+def _check_purposes(merged: dict[str, Any]) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    purposes = {None: merged, **merged["PURPOSES"]}
     for purpose, rules in merged["PURPOSES"].items():
         unknown = sorted(set(rules) - _POLICY_KEYS)
         if unknown:
@@ -45,23 +212,17 @@ def _check_ttls(merged: dict[str, Any]) -> list[CheckMessage]:
                 Error(
                     f"Unknown keys in SECURETOKENS['PURPOSES'][{purpose!r}]: "
                     f"{', '.join(unknown)}.",
-                    id="securetokens.E001",
+                    id="securetokens.E019",
                 )
             )
-    for purpose, rules in purposes.items():
-        where = f"SECURETOKENS[{'PURPOSES'!r}][{purpose!r}]" if purpose else "SECURETOKENS"
+    for purpose, rules in {None: merged, **merged["PURPOSES"]}.items():
+        where = f"SECURETOKENS['PURPOSES'][{purpose!r}]" if purpose else "SECURETOKENS"
+        for rule in _POLICY_RULES:
+            messages += rule.check(where, rules)
         for name in ("TTL", "CODE_TTL"):
-            if name not in rules:
-                continue
-            value = rules[name]
-            if not isinstance(value, timedelta) or value <= timedelta(0):
-                messages.append(
-                    Error(
-                        f"{where}[{name!r}] must be a positive timedelta.", id="securetokens.E005"
-                    )
-                )
-                continue
-            ceiling = ttl_ceiling(purpose or "", name)
+            value = rules.get(name)
+            if not _positive_duration(value):
+                continue  # E005 above
             if purpose == EMAIL_VERIFICATION and name == "TTL" and value > _DAY:
                 messages.append(
                     Warning(
@@ -70,98 +231,13 @@ def _check_ttls(merged: dict[str, Any]) -> list[CheckMessage]:
                         id="securetokens.W002",
                     )
                 )
-            elif value > ceiling:
+            elif value > (ceiling := ttl_ceiling(purpose or "", name)):
                 messages.append(
                     Error(
                         f"{where}[{name!r}] is {value}, above its maximum of {ceiling}.",
                         id="securetokens.E004",
                     )
                 )
-        for name, (low, high, id) in {
-            "CODE_DIGITS": (6, 10, "securetokens.E003"),
-            "CODE_MAX_ATTEMPTS": (1, 10, "securetokens.E007"),
-            "CODE_MAX_FAILURES": (1, 100, "securetokens.E008"),
-        }.items():
-            if name in rules:
-                messages += _range_error(name, rules[name], low, high, id)
-    return messages
-
-
-def check_settings(**kwargs: Any) -> list[CheckMessage]:
-    """Check ``SECURETOKENS`` and the cache it relies on."""
-    messages: list[CheckMessage] = []
-    if not isinstance(getattr(settings, "SECURETOKENS", {}), dict):
-        return [Error("SECURETOKENS must be a dict.", id="securetokens.E001")]
-    unknown = sorted(set(user_settings()) - set(DEFAULTS))
-    if unknown:
-        messages.append(
-            Error(f"Unknown SECURETOKENS keys: {', '.join(unknown)}.", id="securetokens.E001")
-        )
-    merged = get_settings()
-    token_bytes = merged["TOKEN_BYTES"]
-    # Above 128 bytes a token would outgrow the 256-character cap on untrusted input.
-    if (
-        not isinstance(token_bytes, int)
-        or isinstance(token_bytes, bool)
-        or not (16 <= token_bytes <= 128)
-    ):
-        messages.append(
-            Error(
-                "SECURETOKENS['TOKEN_BYTES'] must be an integer from 16 (128 bits) to 128.",
-                hint="The default, 32, gives 256-bit tokens.",
-                id="securetokens.E002",
-            )
-        )
-    messages += _check_ttls(merged)
-    if not crypto.is_valid_prefix(merged["API_KEY_PREFIX"]):
-        messages.append(
-            Error(
-                "SECURETOKENS['API_KEY_PREFIX'] must be 2-10 characters of [a-z0-9], "
-                "optionally followed by '_' and another such segment (e.g. 'acme_live').",
-                id="securetokens.E006",
-            )
-        )
-    messages += _range_error(
-        "API_KEY_BODY_LENGTH", merged["API_KEY_BODY_LENGTH"], 32, 64, "securetokens.E009"
-    )
-    keys = merged["HMAC_KEYS"]
-    if keys is not None and (
-        not isinstance(keys, (list, tuple))
-        or not keys
-        or any(not isinstance(k, (str, bytes)) or len(k) < 32 for k in keys)
-    ):
-        messages.append(
-            Error(
-                "SECURETOKENS['HMAC_KEYS'] must be a non-empty list of secrets of at least "
-                "32 characters, newest first.",
-                id="securetokens.E010",
-            )
-        )
-    messages += _check_durations(merged)
-    messages += _check_base_url(merged["BASE_URL"])
-    messages += _check_cache(merged["CACHE"])
-    return messages
-
-
-def _check_durations(merged: dict[str, Any]) -> list[CheckMessage]:
-    messages: list[CheckMessage] = []
-    for name, optional in (
-        ("RETENTION", False),
-        ("API_KEY_MAX_AGE", True),
-        ("API_KEY_LAST_USED_INTERVAL", False),
-    ):
-        value = merged[name]
-        if (value is None and optional) or (
-            isinstance(value, timedelta) and value >= timedelta(0)
-        ):
-            continue
-        messages.append(
-            Error(
-                f"SECURETOKENS[{name!r}] must be a timedelta of zero or more"
-                + (" or None." if optional else "."),
-                id="securetokens.E013",
-            )
-        )
     return messages
 
 
@@ -196,18 +272,40 @@ def _check_base_url(base_url: Any) -> list[CheckMessage]:
 
 
 def _check_cache(alias: Any) -> list[CheckMessage]:
-    caches = getattr(settings, "CACHES", {})
-    if alias not in caches:
+    configured = getattr(settings, "CACHES", {})
+    if not isinstance(alias, str) or alias not in configured:
         return [
             Error(f"SECURETOKENS['CACHE'] names {alias!r}, not in CACHES.", id="securetokens.E011")
         ]
-    backend = caches[alias].get("BACKEND", "")
+    backend = configured[alias].get("BACKEND", "")
     if backend == "django.core.cache.backends.dummy.DummyCache":
         return [
             Error(
                 "Rate limits need a cache that stores data; DummyCache stores nothing.",
                 hint="Use Redis, Memcached or the database cache.",
                 id="securetokens.E012",
+            )
+        ]
+    try:
+        # Backends import their client library (redis, pymemcache) on first use, not when
+        # built, so only an actual read proves the cache can work.
+        cache.caches[alias].get("securetokens:check")
+    except (ImportError, cache.InvalidCacheBackendError) as error:
+        return [
+            Error(
+                f"The rate-limit cache {alias!r} cannot be used: {backend} or its client "
+                f"library does not import ({type(error).__name__}: {error}).",
+                hint="Install the backend's client library, e.g. pip install redis.",
+                id="securetokens.E021",
+            )
+        ]
+    except Exception as error:  # noqa: BLE001 - any backend's outage
+        return [
+            Warning(
+                f"The rate-limit cache {alias!r} did not answer ({type(error).__name__}); "
+                "while it is down, reset and verification mail is not sent.",
+                hint="Check that the cache server is running and reachable from here.",
+                id="securetokens.W006",
             )
         ]
     if backend in _PER_PROCESS_CACHES and not settings.DEBUG:
@@ -222,56 +320,14 @@ def _check_cache(alias: Any) -> list[CheckMessage]:
     return []
 
 
-_RATE_SETTINGS = (
-    "PASSWORD_RESET_RATE_PER_EMAIL",
-    "PASSWORD_RESET_RATE_PER_IP",
-    "PASSWORD_RESET_CONFIRM_RATE_PER_IP",
-    "EMAIL_VERIFICATION_RATE_PER_EMAIL",
-    "EMAIL_VERIFICATION_CODE_RATE_PER_IP",
-    "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP",
-    "API_KEY_FAILURE_RATE_PER_IP",
-)
-
-
-def _is_rate(value: Any) -> bool:
-    def positive(n: Any) -> bool:
-        return isinstance(n, int) and not isinstance(n, bool) and n > 0
-
-    return (
-        isinstance(value, (list, tuple))
-        and len(value) > 0
-        and all(
-            isinstance(pair, (list, tuple)) and len(pair) == 2 and all(map(positive, pair))
-            for pair in value
-        )
-    )
-
-
 def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
     """Check the flows' settings: rate limits, mail sender, link origin, admin action."""
+    if _check_shape():
+        return []  # check_settings reports it; nothing here can be read
     messages: list[CheckMessage] = []
     merged = get_settings()
-    for name in _RATE_SETTINGS:
-        if not _is_rate(merged[name]):
-            messages.append(
-                Error(
-                    f"SECURETOKENS[{name!r}] must be a non-empty list of (most requests, "
-                    "window in seconds) pairs of positive integers.",
-                    id="securetokens.E016",
-                )
-            )
-    try:
-        sender = import_string(merged["EMAIL_SENDER"])
-    except (ImportError, AttributeError, TypeError, ValueError):
-        sender = None
-    if not callable(sender):
-        messages.append(
-            Error(
-                f"SECURETOKENS['EMAIL_SENDER'] = {merged['EMAIL_SENDER']!r} is not the dotted "
-                "path of a callable.",
-                id="securetokens.E017",
-            )
-        )
+    for rule in _FLOW_RULES:
+        messages += rule.check("SECURETOKENS", merged)
     if not merged["BASE_URL"] and not settings.DEBUG:
         messages.append(
             Warning(

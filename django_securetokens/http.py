@@ -25,7 +25,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from . import crypto, ratelimit
+from . import crypto, limits, ratelimit
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey
@@ -34,8 +34,6 @@ logger = logging.getLogger("django_securetokens")
 
 _Response = TypeVar("_Response", bound=HttpResponseBase)
 
-#: The ``ratelimit`` scope that counts failed API-key authentications per client (R-38).
-RATE_LIMIT_SCOPE = "api_key"
 REALM = "api"
 HEADERS = ("Authorization", "X-API-Key")
 
@@ -191,11 +189,10 @@ def _remember(request: HttpRequest, presented: Any) -> None:
 def _authenticate(request: HttpRequest, presented: Any) -> APIKey | None:
     if presented is None:
         return None
-    rates = setting("API_KEY_FAILURE_RATE_PER_IP")
     client = ratelimit.client_key(request)
     # A client over its failure budget is refused before its key is even looked at, so
     # the limit bounds guessing and spares the database. Bad input counts.
-    full = ratelimit.exceeded(RATE_LIMIT_SCOPE, client, rates)
+    full = limits.API_KEY_FAILURE.exceeded(client)
     if full is not None:
         raise throttled(full)
     try:
@@ -203,8 +200,8 @@ def _authenticate(request: HttpRequest, presented: Any) -> APIKey | None:
             raise TokenError("misplaced key")
         return APIKey.objects.authenticate(presented)
     except TokenError:
-        allowed = ratelimit.hit(RATE_LIMIT_SCOPE, client, rates)
-        full = ratelimit.exceeded(RATE_LIMIT_SCOPE, client, rates)
+        allowed = limits.API_KEY_FAILURE.hit(client)
+        full = limits.API_KEY_FAILURE.exceeded(client)
         if allowed and full is not None:  # this failure filled a window
             logger.warning("API-key failure limit reached by %s", ratelimit.client_ip(request))
         if not allowed:  # a request that raced past the check above

@@ -10,15 +10,12 @@ never the value itself, so no email address, API key or IP address is readable f
 ``add`` then ``incr`` is atomic on Redis and Memcached; the database and file caches emulate
 ``incr`` with a read and a write, so under heavy concurrency they may undercount a little.
 
-When the cache fails (Redis stopped, network down), each scope follows the policy in
-:data:`FAIL_OPEN` instead of turning the request into an HTTP 500. Per-client limits fail
-*open*: they protect availability, and refusing every client while Redis is down would
-itself be an outage. The per-address mail limits fail *closed*: the reset and verification
-pages answer identically whether or not mail is sent (R-35), so suppressing mail costs an
-outage of mail only, whereas failing open would let anyone flood an inbox. The limits that
-bound code guessing (R-32, R-33) are counters in the database, not in the cache, so they
-hold either way; API keys are 256-bit secrets, so their per-client failure limit is not what
-keeps them unguessable. Every cache failure is logged as a warning naming the scope only.
+When the cache fails (Redis stopped, network down), a limit fails open or closed as its
+entry in :mod:`django_securetokens.limits` says, instead of turning the request into an
+HTTP 500; a scope with no entry fails closed, so a limit nobody classified cannot silently
+vanish. Each failure is logged naming the scope and the error's type only. Failing closed
+suppresses mail, so its first occurrence per scope and cause is an error (loud, but not a
+flood); the log is re-armed once the cache answers again.
 """
 
 from __future__ import annotations
@@ -39,27 +36,23 @@ logger = logging.getLogger("django_securetokens")
 #: ``(most events, window in seconds)`` pairs; ``None`` means no limit.
 Rates = Sequence[Sequence[int]] | None
 
-#: Whether a scope allows the event (True, fail-open) or refuses it (False, fail-closed)
-#: when the cache cannot be reached. Scopes not listed fail closed.
-FAIL_OPEN: dict[str, bool] = {
-    "password_reset_ip": True,
-    "password_reset_email": False,
-    "password_reset_confirm": True,
-    "verification_mail": False,
-    "verification_code_ip": True,
-    "verification_confirm_ip": True,
-    "api_key": True,
-}
+# (scope, error type) pairs already logged at error level since the cache last answered.
+_reported: set[tuple[str, str]] = set()
 
 
-def _cache_failed(scope: str, error: Exception) -> bool:
+def _cache_failed(scope: str, error: Exception, fail_open: bool) -> bool:
     """Log a cache failure (the scope and the exception's type only: its message might quote
-    a key) and return whether *scope* fails open."""
-    fail_open = FAIL_OPEN.get(scope, False)
-    logger.warning(
+    a key) and return *fail_open*."""
+    cause = (scope, type(error).__name__)
+    level = logging.WARNING
+    if not fail_open and cause not in _reported:
+        _reported.add(cause)
+        level = logging.ERROR
+    logger.log(
+        level,
         "Rate-limit cache unavailable for %s (%s); failing %s",
         scope,
-        type(error).__name__,
+        cause[1],
         "open" if fail_open else "closed",
     )
     return fail_open
@@ -88,23 +81,25 @@ def count(scope: str, key: str, seconds: int) -> int:
     return value
 
 
-def hit(scope: str, key: str, rates: Rates) -> bool:
+def hit(scope: str, key: str, rates: Rates, *, fail_open: bool = False) -> bool:
     """Count one event for *key* in every window of *rates*; return whether all still allow.
 
     Every window counts the event even when another refuses, so the answer does not depend
     on the order of the pairs, and the count is taken before anything is judged, so racing
-    requests cannot slip under the limit together (R-20).
+    requests cannot slip under the limit together (R-20). When the cache fails, the answer
+    is *fail_open*.
     """
     if not rates:
         return True
     try:
         results = [count(scope, key, seconds) <= limit for limit, seconds in rates]
-    except Exception as error:  # noqa: BLE001 - any backend's outage, see FAIL_OPEN
-        return _cache_failed(scope, error)
+    except Exception as error:  # noqa: BLE001 - any backend's outage, see limits
+        return _cache_failed(scope, error, fail_open)
+    _reported.clear()
     return all(results)
 
 
-def exceeded(scope: str, key: str, rates: Rates) -> int | None:
+def exceeded(scope: str, key: str, rates: Rates, *, fail_open: bool = False) -> int | None:
     """Without counting: the longest window, in seconds, that *key* has already filled in
     *scope*, or None while every window still has room. When the cache fails, a fail-open
     scope has room and a fail-closed one is full for its longest window."""
@@ -115,10 +110,11 @@ def exceeded(scope: str, key: str, rates: Rates) -> int | None:
             for limit, seconds in rates or ()
             if (n := cache.get(_cache_key(scope, key, seconds), 0)) and n >= limit
         ]
-    except Exception as error:  # noqa: BLE001 - any backend's outage, see FAIL_OPEN
-        if _cache_failed(scope, error):
+    except Exception as error:  # noqa: BLE001 - any backend's outage, see limits
+        if _cache_failed(scope, error, fail_open):
             return None
         return max((seconds for _, seconds in rates or ()), default=None)
+    _reported.clear()
     return max(full) if full else None
 
 

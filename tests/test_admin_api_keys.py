@@ -10,9 +10,12 @@ import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from django_securetokens.admin_api_keys import APIKeyAddForm
 from django_securetokens.models import APIKey
 
 from .factories import UserFactory
@@ -309,3 +312,34 @@ def test_change_permission_revokes(api_key):
 
 def test_rotate_of_unknown_key_is_403(admin):
     assert admin.get(f"{BASE}999999/rotate/").status_code == 403
+
+
+def test_without_a_max_age_the_expiry_may_be_left_empty(settings):
+    settings.SECURETOKENS = {"API_KEY_MAX_AGE": None}
+    form = APIKeyAddForm(data={"name": "ci", "scopes": ""})
+    assert form.fields["expires_at"].initial is None
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["expires_at"] is None
+
+
+def test_saving_an_unchanged_key_writes_nothing(superuser, api_key):
+    key, _ = api_key
+    client = Client()
+    client.force_login(superuser)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"{BASE}{key.pk}/change/", {"name": key.name, "scopes": ""})
+    assert response.status_code == 302
+    table = APIKey._meta.db_table
+    assert not [q for q in queries if q["sql"].startswith("UPDATE") and table in q["sql"]]
+
+
+def test_revoke_action_counts_only_keys_it_revoked(superuser, user):
+    live, _ = APIKey.objects.issue(name="live", user=user)
+    gone, _ = APIKey.objects.issue(name="gone", user=user)
+    gone.revoke()
+    client = Client()
+    client.force_login(superuser)
+    response = client.post(
+        BASE, {"action": "revoke_keys", "_selected_action": [live.pk, gone.pk]}, follow=True
+    )
+    assert "1 API key was revoked." in response.content.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.sites import site
 from django.urls import reverse
 
 from django_securetokens.exceptions import RevokedToken
@@ -108,8 +109,17 @@ def test_staff_without_permission_cannot_revoke(client, reset_token):
     staff.user_permissions.add(Permission.objects.get(codename="view_securetoken"))
     client.force_login(staff)
     token, secret = reset_token
-    client.post(
+    response = client.post(
         reverse("admin:django_securetokens_securetoken_changelist"),
         {"action": "revoke_selected", "_selected_action": [token.pk]},
+        follow=True,
     )
-    SecureToken.objects.verify(secret, purpose="password_reset")
+    assert response.status_code == 200  # the changelist again, nothing done
+    assert SecureToken.objects.verify(secret, purpose="password_reset").pk == token.pk
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_admin_owner_column_shows_the_address_of_an_ownerless_code():
+    token, _ = SecureToken.objects.issue_code(purpose="email_verification", email="a@example.com")
+    assert site._registry[SecureToken].owner(token) == "a@example.com"

@@ -389,3 +389,25 @@ def test_each_key_state_is_the_same_rule_in_sql_and_in_python(user):
         rows = set(APIKey.objects.in_state(state, later))
         assert rows == keys and {key.state(later) for key in rows} == {state}
     assert set(APIKey.objects.live()) == {live, expiring}
+
+
+def test_async_api_key_twins(user):
+    key, secret = async_to_sync(APIKey.objects.aissue)(name="ci", user=user)
+    assert async_to_sync(APIKey.objects.aauthenticate)(secret).pk == key.pk
+    assert async_to_sync(APIKey.objects.arevoke)(key) is True
+    with pytest.raises(TokenError):
+        APIKey.objects.authenticate(secret)
+
+
+def test_rotation_is_not_undone_by_an_in_flight_rehash():
+    """R-62: a re-hash computed from the old secret must not overwrite a rotation."""
+    with override_settings(SECRET_KEY="a" * 50):
+        key, leaked = APIKey.objects.issue(name="k")
+    with override_settings(SECRET_KEY="b" * 50, SECRET_KEY_FALLBACKS=["a" * 50]):
+        stale = APIKey.objects.get(pk=key.pk)  # what an in-flight request loaded
+        selector, verifier = leaked.split("_")[-1][:12], leaked.split("_")[-1][12:-6]
+        _, fresh = APIKey.objects.rotate(APIKey.objects.get(pk=key.pk))
+        APIKey.objects._after_use(stale, selector, verifier, stale.key_id, stale.created_at)
+        APIKey.objects.authenticate(fresh)
+        with pytest.raises(TokenError):
+            APIKey.objects.authenticate(leaked)

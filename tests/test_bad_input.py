@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -83,3 +84,18 @@ def test_malformed_tokens_issue_no_query(db, value):
     with CaptureQueriesContext(connection) as queries, pytest.raises(TokenError):
         SecureToken.objects.verify(value, purpose="password_reset")
     assert len(queries) == 0
+
+
+@pytest.mark.parametrize("email", ["İ" * 200 + "@example.com", "a" * 255])
+def test_addresses_that_grow_when_lowercased_are_refused(email):
+    """R-70: lower-casing 'İ' doubles its length; the cap is checked after it."""
+    with pytest.raises(TokenError):
+        SecureToken.objects.issue_code(purpose="email_verification", email=email)
+
+
+@pytest.mark.parametrize("bad_user", [object(), "alice", 1, Group(name="g")])
+def test_wrong_user_types_are_token_errors(bad_user):
+    with pytest.raises(TokenError):
+        SecureToken.objects.verify_code("123456", purpose="email_verification", user=bad_user)
+    with pytest.raises(TokenError):
+        SecureToken.objects.issue(bad_user, purpose="password_reset")

@@ -7,12 +7,16 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from asgiref.sync import async_to_sync
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from django_securetokens.exceptions import (
     ExpiredToken,
     InvalidToken,
     RevokedToken,
+    TokenError,
     TooManyAttempts,
     UsedToken,
 )
@@ -58,8 +62,9 @@ def test_consume_code_once(code_token, user):
 
 @pytest.mark.parametrize("fmt", ["{} {}", "{}-{}", " {} - {} "])
 def test_spaces_and_hyphens_are_dropped(user, fmt):
-    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
-    SecureToken.objects.consume_code(fmt.format(code[:3], code[3:]), purpose=P, user=user)
+    token, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    used = SecureToken.objects.consume_code(fmt.format(code[:3], code[3:]), purpose=P, user=user)
+    assert used.pk == token.pk and used.used_at is not None
 
 
 def test_unicode_digits_are_refused_and_counted(user):
@@ -138,10 +143,11 @@ def test_new_code_revokes_the_old_one(user):
 
 
 def test_codes_and_links_coexist(user):
-    _, link = SecureToken.objects.issue(user, purpose=P)
-    _, code = SecureToken.objects.issue_code(user=user, purpose=P)
-    SecureToken.objects.verify(link, purpose=P)
-    SecureToken.objects.verify_code(code, purpose=P, user=user)
+    by_link, link = SecureToken.objects.issue(user, purpose=P)
+    by_code, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    assert by_link.pk != by_code.pk
+    assert SecureToken.objects.verify(link, purpose=P).pk == by_link.pk
+    assert SecureToken.objects.verify_code(code, purpose=P, user=user).pk == by_code.pk
 
 
 def test_code_is_bound_to_owner_and_purpose(user):
@@ -277,3 +283,58 @@ def test_verification_and_email_change_lifetimes(user):
         ("email_change", "link"): timedelta(hours=1),
         ("email_change", "code"): timedelta(minutes=10),
     }
+
+
+def test_async_code_twins(user):
+    _, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    token = async_to_sync(SecureToken.objects.averify_code)(
+        code, purpose="email_verification", user=user
+    )
+    assert token.used_at is None
+    used = async_to_sync(SecureToken.objects.aconsume_code)(
+        code, purpose="email_verification", user=user
+    )
+    assert used.pk == token.pk
+    assert used.used_at is not None
+
+
+def test_code_for_one_address_never_proves_a_lookalike(db):
+    """R-04: MySQL's default collation equates jose@ and JOSÉ@; the engine must not."""
+    _, code = SecureToken.objects.issue_code(purpose="email_verification", email="jose@x.io")
+    SecureToken.objects.issue_code(purpose="email_verification", email="josé@x.io")
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(code, purpose="email_verification", email="JOSÉ@x.io")
+    # ...and issuing for the lookalike did not supersede the original.
+    used = SecureToken.objects.consume_code(code, purpose="email_verification", email="jose@x.io")
+    assert used.email == "jose@x.io" and used.used_at is not None
+
+
+def test_user_and_email_code_checks_the_address_exactly(user):
+    _, code = SecureToken.objects.issue_code(user=user, purpose="email_change", email="new@x.io")
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(code, purpose="email_change", user=user, email="NEW@x.ío")
+    used = SecureToken.objects.consume_code(
+        code, purpose="email_change", user=user, email="New@x.io"
+    )
+    assert used.user_id == user.pk and used.used_at is not None
+
+
+def test_correct_code_resets_the_failure_count(user):
+    """R-33: a success resets the count, even before the token is used."""
+    _, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    SecureToken.objects.verify_code(code, purpose="email_verification", user=user)
+    assert slot_of(user, "email_verification").failures == 0
+
+
+def test_not_found_and_found_code_paths_run_the_same_statements(user):
+    """R-14: the number of statements must not tell whether a code is pending."""
+    other = UserFactory()
+    SecureToken.objects.issue(other, purpose="email_verification")  # a slot, no code
+    _, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    counts = []
+    for who in (user, other):
+        with CaptureQueriesContext(connection) as queries, pytest.raises(TokenError):
+            SecureToken.objects.verify_code(wrong, purpose="email_verification", user=who)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

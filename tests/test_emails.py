@@ -6,10 +6,12 @@ import json
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.core.exceptions import DisallowedHost
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from django_securetokens import tasks
+from django_securetokens.emails import site_origin
 from django_securetokens.models import SecureToken
 from django_securetokens.views.password_reset import PasswordResetView, send_password_reset
 
@@ -167,3 +169,29 @@ def test_admin_jobs_skip_ineligible_users(user):
     send_password_reset(**kwargs, user_pks=[str(user.pk)])
 
     assert mail.outbox == []
+
+
+def test_links_without_request_need_base_url(settings):
+    settings.SECURETOKENS = {}
+    with pytest.raises(DisallowedHost):
+        site_origin(None)
+
+
+def test_debug_without_allowed_hosts_accepts_localhost_only(settings):
+    settings.SECURETOKENS = {}
+    settings.DEBUG = True
+    settings.ALLOWED_HOSTS = []
+    assert site_origin(RequestFactory().get("/", HTTP_HOST="localhost:8000")) == (
+        "http://localhost:8000"
+    )
+    with pytest.raises(DisallowedHost):
+        site_origin(RequestFactory().get("/", HTTP_HOST="evil.example"))
+
+
+def test_link_origin_ignores_wildcard_hosts(rf):
+    """R-45: with ALLOWED_HOSTS = ['*'] the Host header must not become the link."""
+    request = rf.get("/", HTTP_HOST="attacker.example")
+    with override_settings(SECURETOKENS={}, ALLOWED_HOSTS=["*"]), pytest.raises(DisallowedHost):
+        site_origin(request)
+    with override_settings(SECURETOKENS={}, ALLOWED_HOSTS=["*", "shop.example"]):
+        assert site_origin(rf.get("/", HTTP_HOST="shop.example")) == "https://shop.example"

@@ -11,6 +11,7 @@ from django.db import connection
 def test_no_missing_migrations():
     out = io.StringIO()
     call_command("makemigrations", "django_securetokens", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
 
 
 @pytest.mark.django_db

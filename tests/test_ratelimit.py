@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,6 @@ from django.core.cache import caches
 from django.test import RequestFactory, override_settings
 
 from django_securetokens import ratelimit
-from django_securetokens.checks import check_password_reset
 
 from .conftest import cache_entries
 
@@ -55,12 +55,44 @@ def test_exceeded_peeks_without_counting_and_names_the_longest_full_window():
     assert ratelimit.exceeded("t", "other", rates) is None
 
 
-@pytest.mark.parametrize(("scope", "expected"), [("api_key", None), ("unlisted", 3600)])
-def test_a_cache_outage_fails_open_or_closed_by_scope(settings, scope, expected):
-    """Unlisted scopes fail closed: a limit nobody classified must not silently vanish."""
+@pytest.mark.parametrize(("fail_open", "expected"), [(True, None), (False, 3600)])
+def test_a_cache_outage_fails_open_or_closed_as_asked(settings, fail_open, expected):
     settings.CACHES = {alias: {"BACKEND": "tests.faults.DownCache"} for alias in settings.CACHES}
-    assert ratelimit.exceeded(scope, "k", ((2, 60), (2, 3600))) == expected
-    assert ratelimit.hit(scope, "k", ((2, 60),)) is (expected is None)
+    rates = ((2, 60), (2, 3600))
+    assert ratelimit.exceeded("t", "k", rates, fail_open=fail_open) == expected
+    assert ratelimit.hit("t", "k", ((2, 60),), fail_open=fail_open) is (expected is None)
+
+
+def test_an_unclassified_scope_fails_closed(settings):
+    """A limit nobody classified must not silently vanish."""
+    settings.CACHES = {alias: {"BACKEND": "tests.faults.DownCache"} for alias in settings.CACHES}
+    assert ratelimit.exceeded("unlisted", "k", ((2, 60), (2, 3600))) == 3600
+    assert ratelimit.hit("unlisted", "k", ((2, 60),)) is False
+
+
+def test_failing_closed_is_an_error_once_per_cause_until_the_cache_answers(
+    settings, caplog, monkeypatch
+):
+    """Closed limits suppress mail, so the first failure is loud; repeats stay warnings."""
+    monkeypatch.setattr(ratelimit, "_reported", set())
+    caches_up = settings.CACHES
+    caplog.set_level(logging.WARNING, logger="django_securetokens")
+    settings.CACHES = {alias: {"BACKEND": "tests.faults.DownCache"} for alias in caches_up}
+    for _ in range(3):
+        ratelimit.hit("mail", "k", MINUTE)
+        ratelimit.exceeded("mail", "k", MINUTE)
+        ratelimit.hit("ip", "k", MINUTE, fail_open=True)
+    levels = [(r.args[0], r.levelname) for r in caplog.records]
+    assert levels.count(("mail", "ERROR")) == 1
+    assert levels.count(("mail", "WARNING")) == 5
+    assert levels.count(("ip", "WARNING")) == 3 and ("ip", "ERROR") not in levels
+
+    caplog.clear()
+    settings.CACHES = caches_up
+    assert ratelimit.hit("mail", "k", MINUTE)  # the cache answers: the next outage is news
+    settings.CACHES = {alias: {"BACKEND": "tests.faults.DownCache"} for alias in caches_up}
+    ratelimit.hit("mail", "k", MINUTE)
+    assert [(r.args[0], r.levelname) for r in caplog.records] == [("mail", "ERROR")]
 
 
 def test_windows_end():
@@ -133,21 +165,3 @@ def test_client_ip_behind_trusted_proxies(proxies, forwarded, expected):
 )
 def test_client_key_groups_an_ipv6_slash_64(remote, expected):
     assert ratelimit.client_key(_request(remote=remote)) == expected
-
-
-@pytest.mark.parametrize("value", [((60, 60),), [[5, 60], [50, 3600]]])
-def test_well_formed_api_key_rate_limits(value):
-    with override_settings(
-        SECURETOKENS={"BASE_URL": "https://x.io", "API_KEY_FAILURE_RATE_PER_IP": value}
-    ):
-        assert check_password_reset() == []
-
-
-@pytest.mark.parametrize(
-    "value", [None, (), ((0, 60),), ((5, 0),), "60/m", ((True, 60),), (1, 60)]
-)
-def test_malformed_api_key_rate_limits_are_a_check_error(value):
-    with override_settings(
-        SECURETOKENS={"BASE_URL": "https://x.io", "API_KEY_FAILURE_RATE_PER_IP": value}
-    ):
-        assert [m.id for m in check_password_reset()] == ["securetokens.E016"]

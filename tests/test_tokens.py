@@ -13,8 +13,9 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.views.debug import ExceptionReporter
 
-from django_securetokens import crypto, signals
+from django_securetokens import conf, crypto, signals
 from django_securetokens.conf import current_key
 from django_securetokens.exceptions import (
     ExpiredToken,
@@ -119,10 +120,11 @@ def test_new_token_supersedes_the_old_one(user):
 
 def test_tokens_of_other_users_and_purposes_are_not_superseded(user):
     other = UserFactory()
-    _, a = SecureToken.objects.issue(user, purpose="password_reset")
+    first, a = SecureToken.objects.issue(user, purpose="password_reset")
     SecureToken.objects.issue(other, purpose="password_reset")
     SecureToken.objects.issue(user, purpose="email_verification")
-    SecureToken.objects.verify(a, purpose="password_reset")
+    assert SecureToken.objects.verify(a, purpose="password_reset").pk == first.pk
+    assert SecureToken.objects.live().count() == 3
 
 
 def test_expired_token_fails_and_time_comes_from_python(reset_token):
@@ -299,9 +301,9 @@ def test_dedicated_hmac_keys_survive_a_secret_key_rotation(user):
     """R-63 (T-63)."""
     keys = {"HMAC_KEYS": ["k" * 40]}
     with override_settings(SECRET_KEY="a" * 50, SECURETOKENS=keys):
-        _, secret = SecureToken.objects.issue(user, purpose="password_reset")
+        token, secret = SecureToken.objects.issue(user, purpose="password_reset")
     with override_settings(SECRET_KEY="c" * 50, SECURETOKENS=keys):
-        SecureToken.objects.verify(secret, purpose="password_reset")
+        assert SecureToken.objects.verify(secret, purpose="password_reset").pk == token.pk
 
 
 def test_purge_deletes_only_stale_rows(user):
@@ -370,3 +372,151 @@ def test_each_state_is_the_same_rule_in_sql_and_in_python(user):
         assert [row.state(later) for row in rows] == [state]
     now_live = {t.pk for t in SecureToken.objects.in_state(State.LIVE)}
     assert now_live == {live.pk, expired.pk} == {t.pk for t in SecureToken.objects.live()}
+
+
+def test_async_use(reset_token):
+    _, secret = reset_token
+    token = SecureToken.objects.verify(secret, purpose="password_reset")
+    assert async_to_sync(SecureToken.objects.ause)(token).used_at is not None
+    with pytest.raises(TokenError):
+        SecureToken.objects.verify(secret, purpose="password_reset")
+
+
+def test_a_token_whose_digest_key_was_retired_is_refused(reset_token):
+    token, secret = reset_token
+    verified = SecureToken.objects.verify(secret, purpose="password_reset")
+    SecureToken.objects.filter(pk=token.pk).update(key_id="retired")
+    verified.key_id = "retired"
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.use(verified)
+
+
+def test_revoke_for_every_purpose(user):
+    SecureToken.objects.issue(user, purpose="password_reset")
+    SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    assert SecureToken.objects.revoke_for(user) == 2
+    assert not SecureToken.objects.all().live().exists()
+
+
+def report_leaks(raised, request) -> tuple[int, int]:
+    """(secrets held by the traceback's frames, how many of them the HTML report shows).
+
+    A helper, so that the test's own frame (part of the traceback) holds no secret itself.
+    """
+    held = []
+    tb = raised.tb
+    while tb:
+        value = tb.tb_frame.f_locals.get("secret")
+        if isinstance(value, str) and len(value) == 59:
+            held.append(value)
+        tb = tb.tb_next
+    html = ExceptionReporter(request, raised.type, raised.value, raised.tb).get_traceback_html()
+    return len(held), sum(s in html or s[16:] in html for s in held)
+
+
+def test_secret_never_reaches_an_error_report(rf, user):
+    """R-06, R-65: a failing receiver must not expose the new secret in the HTML report."""
+
+    def boom(sender, **kwargs):
+        raise RuntimeError("receiver failed")
+
+    signals.token_issued.connect(boom)
+    try:
+        with pytest.raises(RuntimeError) as raised:
+            SecureToken.objects.issue(user, purpose="password_reset")
+    finally:
+        signals.token_issued.disconnect(boom)
+    held, shown = report_leaks(raised, rf.get("/"))
+    assert held >= 1, "the secret must be in a frame for this test to prove anything"
+    assert shown == 0
+
+
+def test_use_rechecks_the_user(user):
+    """R-16, R-27: between the link's GET and the POST the user was deactivated."""
+    token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    SecureToken.objects.verify(secret, purpose="password_reset")
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.use(SecureToken.objects.select_related("user").get(pk=token.pk))
+
+
+def test_use_rechecks_the_password(user):
+    token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    SecureToken.objects.verify(secret, purpose="password_reset")
+    user.set_password("changed meanwhile")
+    user.save()
+    with pytest.raises(RevokedToken):
+        SecureToken.objects.use(SecureToken.objects.get(pk=token.pk))
+
+
+@pytest.mark.parametrize("field", ["email", "user"])
+def test_link_rows_cannot_be_redirected_by_editing_them(user, field):
+    """R-07: write access to the table must not retarget a token to another owner."""
+    victim = UserFactory()
+    if field == "email":
+        token, secret = SecureToken.objects.issue(
+            None, purpose="email_verification", email="me@x.io"
+        )
+        SecureToken.objects.filter(pk=token.pk).update(email="ceo@victim.test")
+        purpose = "email_verification"
+    else:
+        token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+        victim_row, _ = SecureToken.objects.issue(victim, purpose="password_reset")
+        SecureToken.objects.filter(pk=token.pk).update(
+            user=victim, user_state=victim_row.user_state
+        )
+        purpose = "password_reset"
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify(secret, purpose=purpose)
+
+
+def test_revoke_for_refuses_none(reset_token):
+    SecureToken.objects.issue(None, purpose="email_verification", email="a@x.io")
+    with pytest.raises(TokenError):
+        SecureToken.objects.revoke_for(None)
+    assert SecureToken.objects.live().count() == 2
+
+
+@pytest.mark.parametrize(
+    ("purpose", "ttl", "kind"),
+    [
+        ("password_reset", timedelta(days=30), "link"),
+        ("password_reset", timedelta(minutes=11), "code"),
+        ("email_verification", timedelta(hours=25), "link"),
+    ],
+)
+def test_per_call_ttl_cannot_exceed_the_ceiling(user, purpose, ttl, kind):
+    """R-22, R-24."""
+    with pytest.raises(ValueError):
+        if kind == "link":
+            SecureToken.objects.issue(user, purpose=purpose, ttl=ttl)
+        else:
+            SecureToken.objects.issue_code(user=user, purpose=purpose, ttl=ttl)
+
+
+def test_negative_retention_never_purges_live_rows(reset_token):
+    with override_settings(SECURETOKENS={"RETENTION": -timedelta(days=30)}):
+        SecureToken.objects.purge()
+    assert SecureToken.objects.live().count() == 1
+
+
+def test_purge_drops_empty_slots_but_keeps_counting_ones(user):
+    _, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(
+            "000000" if code != "000000" else "111111", purpose="email_verification", user=user
+        )
+    SecureToken.objects.issue(UserFactory(), purpose="password_reset")
+    SecureToken.objects.all().update(
+        expires_at=SecureToken.objects.first().created_at - timedelta(days=30)
+    )
+    SecureToken.objects.purge()
+    assert SecureToken.objects.count() == 0
+    assert list(TokenSlot.objects.all()) == [slot_of(user, "email_verification")]
+
+
+def test_token_purpose_api_key_has_its_own_key(user):
+    """R-60: the SecureToken purpose 'api_key' does not share APIKey's HMAC key."""
+    from django_securetokens.token_engine import token_keys
+
+    assert token_keys("api_key") != conf.hmac_keys(conf.API_KEY_PURPOSE)

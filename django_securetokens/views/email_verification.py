@@ -37,13 +37,14 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import FormView, TemplateView
 
-from django_securetokens.conf import EMAIL_CHANGE, EMAIL_VERIFICATION, get_policy, setting
+from django_securetokens import limits
+from django_securetokens.conf import EMAIL_CHANGE, EMAIL_VERIFICATION, get_policy
 from django_securetokens.emails import absolute_url, render_email, send_email
 from django_securetokens.exceptions import TokenError
 from django_securetokens.forms import EmailChangeForm, VerificationCodeForm
 from django_securetokens.models import SecureToken
 from django_securetokens.owners import normalize_email as _normalize_email
-from django_securetokens.ratelimit import client_ip, client_key, hit
+from django_securetokens.ratelimit import client_ip, client_key
 from django_securetokens.signals import email_verified
 from django_securetokens.views.base import TokenPageMixin, unlogged
 
@@ -122,7 +123,7 @@ def start_email_verification(
         "next": next_url,
     }
     user_pk = None if user is None else user.pk
-    if not hit("verification_mail", address, setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")):
+    if not limits.VERIFICATION_MAIL.hit(address):
         logger.info("Verification mail (%s) for user %s suppressed by a limit", purpose, user_pk)
         return False
     data = {"next": next_url} if next_url else None
@@ -286,8 +287,7 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
         return super().get_context_data(**kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        rates = setting("EMAIL_VERIFICATION_CODE_RATE_PER_IP")
-        if not hit("verification_code_ip", client_key(request), rates):
+        if not limits.VERIFICATION_CODE.hit(client_key(request)):
             form = self.get_form()
             form.add_error(None, form.error_messages["throttled"])
             return self.render_to_response(self.get_context_data(form=form), status=429)
@@ -354,8 +354,7 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
 
     def check_token(self, secret: str) -> SecureToken | HttpResponse:
         """The live token for *secret*, or the response that refuses it."""
-        rates = setting("EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP")
-        if not hit("verification_confirm_ip", client_key(self.request), rates):
+        if not limits.VERIFICATION_CONFIRM.hit(client_key(self.request)):
             logger.info(
                 "Verification link from %s refused by a rate limit", client_ip(self.request)
             )

@@ -38,13 +38,13 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import FormView, TemplateView
 
-from django_securetokens import crypto, signals
-from django_securetokens.conf import PASSWORD_RESET, current_key, setting
+from django_securetokens import crypto, limits, signals
+from django_securetokens.conf import PASSWORD_RESET, current_key
 from django_securetokens.emails import render_email, send_email, site_origin
 from django_securetokens.exceptions import TokenError, UsedToken
 from django_securetokens.forms import PasswordResetRequestForm, normalize_email
 from django_securetokens.models import SecureToken
-from django_securetokens.ratelimit import client_ip, client_key, hit
+from django_securetokens.ratelimit import client_ip, client_key
 from django_securetokens.tasks import enqueue, name_of, task
 
 from .base import TokenPageMixin, unlogged
@@ -135,10 +135,9 @@ class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
     def allow(self, email: str, client: str) -> bool:
         """Count the request against the per-IP and per-address limits; return whether it
         may send mail. The address is counted whether or not an account has it (R-37)."""
-        if not hit("password_reset_ip", client, setting("PASSWORD_RESET_RATE_PER_IP")):
+        if not limits.PASSWORD_RESET_IP.hit(client):
             return False
-        rates = setting("PASSWORD_RESET_RATE_PER_EMAIL")
-        return hit("password_reset_email", normalize_email(email), rates)
+        return limits.PASSWORD_RESET_EMAIL.hit(normalize_email(email))
 
     def job_kwargs(self, origin: str) -> dict[str, Any]:
         """What the mail job needs to rebuild this view: no secret, no request."""
@@ -242,11 +241,7 @@ class PasswordResetConfirmView(TokenPageMixin, TemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         ip = client_ip(request)
-        if not hit(
-            "password_reset_confirm",
-            client_key(request),
-            setting("PASSWORD_RESET_CONFIRM_RATE_PER_IP"),
-        ):
+        if not limits.PASSWORD_RESET_CONFIRM.hit(client_key(request)):
             logger.info("Password reset link from %s refused by a rate limit", ip)
             response = self.render_to_response(
                 self.get_context_data(rate_limited=True), status=429

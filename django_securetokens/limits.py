@@ -1,0 +1,69 @@
+"""The registry of rate limits: every limit the flows apply, in one list.
+
+Each entry names its cache scope, the ``SECURETOKENS`` setting that holds its rates, and
+what it does when the cache is down. The checks validate exactly these settings and the
+tests derive their lists from :data:`ALL`, so a new flow adds one entry here (and its
+default in ``conf.DEFAULTS``) and nothing can drift.
+
+Per-client limits fail *open*: they protect availability, and refusing every client while
+Redis is down would itself be an outage. The per-address mail limits fail *closed*: the
+reset and verification pages answer identically whether or not mail is sent (R-35), so
+suppressing mail costs an outage of mail only, whereas failing open would let anyone flood
+an inbox. The limits that bound code guessing (R-32, R-33) are counters in the database,
+not in the cache, so they hold either way; API keys are 256-bit secrets, so their
+per-client failure limit is not what keeps them unguessable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import ratelimit
+from .conf import setting
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One rate limit: a cache *scope*, the *setting* holding its rates, and whether it
+    allows events (``fail_open``) or refuses them when the cache cannot be reached."""
+
+    scope: str
+    setting: str
+    fail_open: bool
+
+    def rates(self) -> ratelimit.Rates:
+        """The configured ``(most events, window in seconds)`` pairs, or None (no limit)."""
+        rates: ratelimit.Rates = setting(self.setting)
+        return rates
+
+    def hit(self, key: str) -> bool:
+        """Count one event for *key*; return whether every window still allows it."""
+        return ratelimit.hit(self.scope, key, self.rates(), fail_open=self.fail_open)
+
+    def exceeded(self, key: str) -> int | None:
+        """Without counting: the longest window *key* has filled, or None."""
+        return ratelimit.exceeded(self.scope, key, self.rates(), fail_open=self.fail_open)
+
+
+#: Reset requests per submitted address, counted whether or not an account has it (R-37).
+PASSWORD_RESET_EMAIL = Limit("password_reset_email", "PASSWORD_RESET_RATE_PER_EMAIL", False)
+#: Reset requests per client (R-38).
+PASSWORD_RESET_IP = Limit("password_reset_ip", "PASSWORD_RESET_RATE_PER_IP", True)
+#: Emailed reset links opened per client (R-38).
+PASSWORD_RESET_CONFIRM = Limit(
+    "password_reset_confirm", "PASSWORD_RESET_CONFIRM_RATE_PER_IP", True
+)
+#: Verification and email-change mails per address (R-37).
+VERIFICATION_MAIL = Limit("verification_mail", "EMAIL_VERIFICATION_RATE_PER_EMAIL", False)
+#: Verification codes submitted per client (R-38).
+VERIFICATION_CODE = Limit("verification_code_ip", "EMAIL_VERIFICATION_CODE_RATE_PER_IP", True)
+#: Emailed verification links opened or confirmed per client (R-38).
+VERIFICATION_CONFIRM = Limit(
+    "verification_confirm_ip", "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP", True
+)
+#: Failed API-key authentications per client (R-38).
+API_KEY_FAILURE = Limit("api_key", "API_KEY_FAILURE_RATE_PER_IP", True)
+
+#: Every limit above, in order, for the checks, the docs and the tests. Collected rather than
+#: listed, so an entry cannot be defined and then forgotten here.
+ALL: tuple[Limit, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Limit))
