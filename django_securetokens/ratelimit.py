@@ -45,6 +45,7 @@ FAIL_OPEN: dict[str, bool] = {
     "password_reset_ip": True,
     "password_reset_email": False,
     "password_reset_confirm": True,
+    "password_reset_code_ip": True,
     "verification_mail": False,
     "verification_code_ip": True,
     "verification_confirm_ip": True,
