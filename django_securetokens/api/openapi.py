@@ -1,0 +1,75 @@
+"""The endpoints' OpenAPI descriptions, for drf-spectacular (the ``openapi`` extra).
+
+Imported by :mod:`.urls` only when drf-spectacular is installed. Each view declares its
+request serializer and its success answers; the answers every endpoint shares — field
+errors and ``invalid_token`` (``400``), not signed in (``401``/``403``), not JSON (``415``)
+and over a limit (``429`` with ``Retry-After``) — are added here, so they are described once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+
+from .base import SecureTokensAPIView
+from .serializers import DetailSerializer
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """A ``400``: ``{"code": "invalid_token", "detail"}`` for a refused token or code, or
+    field errors, ``{"<field>": ["message", …]}`` (``non_field_errors`` for the body)."""
+
+    code = serializers.ChoiceField(choices=["invalid_token"], required=False)
+    detail = serializers.CharField(required=False)
+
+
+_ERRORS: dict[int, OpenApiResponse] = {
+    status.HTTP_400_BAD_REQUEST: OpenApiResponse(
+        ErrorSerializer,
+        description="Field errors, or every token and code failure as `invalid_token`.",
+    ),
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: OpenApiResponse(
+        DetailSerializer, description="The body is not `application/json`."
+    ),
+    status.HTTP_429_TOO_MANY_REQUESTS: OpenApiResponse(
+        DetailSerializer,
+        description="Over a per-client limit; `Retry-After` says when to try again.",
+    ),
+}
+_SIGNED_OUT: dict[int, OpenApiResponse] = {
+    code: OpenApiResponse(DetailSerializer, description="Not signed in, or refused.")
+    for code in (status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN)
+}
+
+
+class SecureTokensViewExtension(OpenApiViewExtension):  # type: ignore[no-untyped-call]
+    """Describes every :class:`~.base.SecureTokensAPIView` from its own attributes."""
+
+    target_class = "django_securetokens.api.base.SecureTokensAPIView"
+    match_subclasses = True
+
+    def view_replacement(self) -> type[SecureTokensAPIView]:
+        view: type[SecureTokensAPIView] = self.target
+        responses: dict[int, Any] = {
+            code: OpenApiResponse(serializer, description=str(description))
+            for code, (serializer, description) in view.responses.items()
+        }
+        responses.update(_ERRORS)
+        # Any request may carry credentials the project's authentication refuses.
+        responses.update(_SIGNED_OUT)
+        summary, _, description = (view.__doc__ or "").partition("\n\n")
+
+        @extend_schema(
+            request=view.serializer_class,
+            responses=responses,
+            summary=" ".join(summary.split()),
+            description=description.strip() or None,
+            tags=["securetokens"],
+        )
+        class Described(view):  # type: ignore[valid-type,misc]
+            pass
+
+        return Described
