@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from django import forms
+from django.core.exceptions import RequestDataTooBig
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import JSONRenderer
@@ -22,6 +23,14 @@ from django_securetokens.flows import RateLimited
 from django_securetokens.ratelimit import client_key
 
 from .serializers import INVALID_TOKEN
+
+
+class BodyTooLarge(APIException):
+    """The body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = "too_large"
 
 
 class SecureTokensAPIView(APIView):
@@ -77,6 +86,9 @@ class SecureTokensAPIView(APIView):
             return self.invalid_token()
         if isinstance(exc, RateLimited):
             exc = Throttled(wait=exc.retry_after)
+        elif isinstance(exc, RequestDataTooBig):
+            # Django would answer with an HTML page; a JSON client gets JSON.
+            exc = BodyTooLarge()
         return super().handle_exception(exc)
 
     def invalid_token(self) -> Response:

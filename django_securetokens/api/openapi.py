@@ -31,6 +31,9 @@ _ERRORS: dict[int, OpenApiResponse] = {
         ErrorSerializer,
         description="Field errors, or every token and code failure as `invalid_token`.",
     ),
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: OpenApiResponse(
+        DetailSerializer, description="The body is over `DATA_UPLOAD_MAX_MEMORY_SIZE`."
+    ),
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: OpenApiResponse(
         DetailSerializer, description="The body is not `application/json`."
     ),
