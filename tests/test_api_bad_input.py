@@ -36,7 +36,10 @@ ENDPOINTS = {
     "email_change_confirm": ["token", "email", "code"],
 }
 
-NOT_AN_OBJECT = ["", "not json", "{", '{"email": ', "null", "[]", "42", '"text"', "\x00", "{}" * MB]
+NOT_AN_OBJECT = [
+    *["", "not json", "{", '{"email": ', "null", "[]", "42", '"text"', "\x00"],
+    "{}" * MB,
+]
 WRONG_TYPES = [1, 1.5, True, None, [], {}, ["victim@example.com"], {"a": "b"}]
 #: Strings a client may send in any field; raw JSON text, so lone surrogates can be written.
 BAD_STRINGS = [
@@ -64,9 +67,7 @@ def world():
     def snapshot():
         return (
             list(get_user_model().objects.values_list("pk", "password", "email", "is_active")),
-            list(
-                SecureToken.objects.values_list("pk", "used_at", "revoked_at", "attempts")
-            ),
+            list(SecureToken.objects.values_list("pk", "used_at", "revoked_at", "attempts")),
             list(TokenSlot.objects.values_list("pk", "failures")),
             len(mail.outbox),
         )
@@ -79,8 +80,6 @@ def check(response, before, snapshot):
     assert_no_store(response)
     assert isinstance(response.json(), dict)
     assert snapshot() == before
-
-
 
 
 @pytest.mark.parametrize("name", ENDPOINTS)
