@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz matrix test-all-db coverage \
-	test-browser lint format docs demo bench bench-password-reset bench-api-keys bench-load \
+	test-browser lint format docs openapi demo bench bench-password-reset bench-api-keys bench-load \
 	clean distclean
 
 help:
@@ -38,6 +38,7 @@ help:
 	@echo "make lint             ruff check, ruff format --check and mypy"
 	@echo "make format           let ruff fix and format the code"
 	@echo "make docs             build the Sphinx docs into docs/_build/html (warnings are errors)"
+	@echo "make openapi          regenerate docs/reference/openapi.json, the JSON API's schema"
 	@echo "make bench            run the benchmarks"
 	@echo "make bench-password-reset  reset-request timing, known vs unknown addresses (R-36)"
 	@echo "make bench-api-keys   API-key authentication against a primary-key fetch"
@@ -122,6 +123,11 @@ format: $(INSTALLED)
 
 docs: $(INSTALLED)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+# The JSON API's OpenAPI schema as the docs publish it; tests/test_api_schema.py fails when the
+# file and the code disagree.
+openapi: $(INSTALLED)
+	SECURETOKENS_WRITE_OPENAPI=1 $(PY) -m pytest -q -p no:randomly tests/test_api_schema.py
 
 demo: $(INSTALLED)
 	$(PY) example_project/manage.py migrate --noinput

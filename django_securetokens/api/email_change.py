@@ -58,11 +58,11 @@ class EmailChangeView(SecureTokensAPIView):
 
 
 class EmailChangeConfirmView(SecureTokensAPIView):
-    """``email_change_confirm``: ``{"email", "code"}`` or ``{"token"}``, signed in as the
-    account's owner → ``200`` with ``{"email"}``, now the account's address.
+    """``email_change_confirm``: ``{"email", "code"}`` or ``{"token"}``, signed in.
 
-    *email* is the new address the code was mailed to. Every failure, including a token of
-    another account, is ``400`` ``invalid_token`` (R-15).
+    ``200`` with ``{"email"}``, now the account's address; *email* is the new address the code
+    was mailed to. Only the account's owner may complete the change: every failure,
+    including a token of another account, is ``400`` ``invalid_token`` (R-15).
     """
 
     permission_classes = [IsAuthenticated]

@@ -8,9 +8,13 @@ and over a limit (``429`` with ``Retry-After``) — are added here, so they are 
 
 from __future__ import annotations
 
+import inspect
+from importlib.metadata import version
 from typing import Any
 
+from django.urls import include, path
 from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 
@@ -63,7 +67,7 @@ class SecureTokensViewExtension(OpenApiViewExtension):  # type: ignore[no-untype
         responses.update(_ERRORS)
         # Any request may carry credentials the project's authentication refuses.
         responses.update(_SIGNED_OUT)
-        summary, _, description = (view.__doc__ or "").partition("\n\n")
+        summary, _, description = inspect.cleandoc(view.__doc__ or "").partition("\n\n")
 
         @extend_schema(
             request=view.serializer_class,
@@ -76,3 +80,22 @@ class SecureTokensViewExtension(OpenApiViewExtension):  # type: ignore[no-untype
             pass
 
         return Described
+
+
+def get_schema(prefix: str = "api/auth/") -> dict[str, Any]:
+    """The OpenAPI 3 document of this JSON API alone, as mounted at *prefix*.
+
+    Security schemes follow the project's ``DEFAULT_AUTHENTICATION_CLASSES``, and
+    ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`` must be drf-spectacular's ``AutoSchema``, as
+    for any schema drf-spectacular makes. To publish the whole site's API instead, use
+    drf-spectacular's own views or ``manage.py spectacular``: these endpoints describe
+    themselves in either.
+    """
+    generator = SchemaGenerator(  # type: ignore[no-untyped-call]
+        title="django-securetokens JSON API",
+        patterns=[path(prefix, include("django_securetokens.api.urls"))],
+    )
+    schema: dict[str, Any] = generator.get_schema(request=None, public=True)  # type: ignore[no-untyped-call]
+    # drf-spectacular takes the version from its own settings, which belong to the project.
+    schema["info"]["version"] = version("django-securetokens")
+    return schema

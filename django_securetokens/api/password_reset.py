@@ -71,8 +71,11 @@ class ProofMixin:
 
 
 class PasswordResetVerifyView(ProofMixin, SecureTokensAPIView):
-    """``password_reset_verify``: is this proof still good? ``200``, nothing consumed; else
-    ``400`` ``invalid_token``. A code check counts as an attempt on the code (R-20)."""
+    """``password_reset_verify``: is this proof still good?
+
+    ``200`` when it is, and nothing is consumed; else ``400`` ``invalid_token``. Checking a
+    code counts as an attempt on it (R-20), as submitting it would.
+    """
 
     serializer_class = ProofSerializer
     valid_message = _("This link or code is valid.")

@@ -74,9 +74,11 @@ class SecretField(serializers.CharField):
 
 
 class PasswordField(StrictCharField):
-    """A password: never stripped, never echoed."""
+    """A password: never stripped, never echoed, at most 4,096 characters (no one types
+    more, and the validators and hashers need not see megabytes)."""
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 4096)
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault("style", {"input_type": "password"})
         kwargs.setdefault("write_only", True)
