@@ -226,6 +226,7 @@ _RATE_SETTINGS = (
     "PASSWORD_RESET_RATE_PER_EMAIL",
     "PASSWORD_RESET_RATE_PER_IP",
     "PASSWORD_RESET_CONFIRM_RATE_PER_IP",
+    "PASSWORD_RESET_CODE_RATE_PER_IP",
     "EMAIL_VERIFICATION_RATE_PER_EMAIL",
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP",
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP",
@@ -296,6 +297,49 @@ def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
                     "send_password_reset_email to your UserAdmin.actions, or set "
                     "SECURETOKENS['ADMIN_USER_ACTION'] = False.",
                     id="securetokens.W005",
+                )
+            )
+    return messages
+
+
+# The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
+_LINK_FLOWS = ("password_reset", "email_verification", "email_change")
+
+
+def check_flows(**kwargs: Any) -> list[CheckMessage]:
+    """Check the settings of the flows layer: ``PASSWORD_RESET_METHOD``, ``FRONTEND_URLS``."""
+    merged = get_settings()
+    messages: list[CheckMessage] = []
+    method = merged["PASSWORD_RESET_METHOD"]
+    if method not in ("link", "code", "both"):
+        messages.append(
+            Error(
+                f"SECURETOKENS['PASSWORD_RESET_METHOD'] = {method!r} is not one of "
+                "'link', 'code' or 'both'.",
+                id="securetokens.E020",
+            )
+        )
+    urls = merged["FRONTEND_URLS"]
+    if not isinstance(urls, dict):
+        urls = {None: urls}
+    for flow, template in urls.items():
+        name = f"SECURETOKENS['FRONTEND_URLS'][{flow!r}]"
+        if flow not in _LINK_FLOWS or not isinstance(template, str) or "{token}" not in template:
+            messages.append(
+                Error(
+                    f"{name} must map one of {', '.join(_LINK_FLOWS)} to a URL template "
+                    "containing '{token}'.",
+                    id="securetokens.E021",
+                )
+            )
+        elif not template.startswith("https://") and not (
+            settings.DEBUG and template.startswith("http://")
+        ):
+            messages.append(
+                Error(
+                    f"{name} is not an https:// URL: the link carries a secret (R-45).",
+                    hint="http:// is allowed only while DEBUG is on.",
+                    id="securetokens.E022",
                 )
             )
     return messages

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_securetokens.forms import PasswordResetRequestForm, normalize_email
+from django_securetokens.flows.common import normalize_email
+from django_securetokens.forms import PasswordResetRequestForm
 
 from .factories import UserFactory
 

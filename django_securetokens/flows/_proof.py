@@ -54,16 +54,13 @@ def request(
     origin: str,
     next_url: str | None,
     language: str | None,
-) -> str | None:
-    """Queue the mail proving *email* for *purpose*; see ``email_verification.request``.
-
-    Returns the normalised address, or None when the per-address limit suppressed the mail.
-    """
+) -> bool:
+    """Queue the mail proving *email* for *purpose*; see ``email_verification.request``."""
     address = _normalize_email(email)
     user_pk = None if user is None else user.pk
     if not hit(SCOPE_MAIL, address, setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")):
         logger.info("Verification mail (%s) for user %s suppressed by a limit", purpose, user_pk)
-        return None
+        return False
     enqueue(
         send_proof,
         purpose=purpose,
@@ -73,7 +70,7 @@ def request(
         next_url=next_url,
         language=language,
     )
-    return address
+    return True
 
 
 @task

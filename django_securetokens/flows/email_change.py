@@ -28,7 +28,7 @@ PURPOSE = EMAIL_CHANGE
 
 def request(
     user: AbstractBaseUser, email: str, *, origin: str, language: str | None = None
-) -> str | None:
+) -> bool:
     """Queue, through ``EMAIL_SENDER``, a code and a link to the new address *email* of
     *user*, whose password the caller has already checked (R-30). Nothing on the account
     changes. Returns and raises as :func:`.email_verification.request`.
@@ -54,9 +54,7 @@ def may_complete(token: SecureToken, user: Any) -> bool:
     return bool(user.is_authenticated) and user.pk == token.user_id
 
 
-def complete(
-    token: SecureToken, user: Any, *, sender: Any = None, request: Any = None
-) -> None:
+def complete(token: SecureToken, user: Any, *, sender: Any = None, request: Any = None) -> None:
     """Use *token* and make its address *user*'s own, in one transaction (R-19).
 
     Sends ``email_verified`` inside the transaction (*sender* and *request* are only passed

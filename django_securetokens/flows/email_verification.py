@@ -30,7 +30,7 @@ def request(
     origin: str,
     next_url: str | None = None,
     language: str | None = None,
-) -> str | None:
+) -> bool:
     """Queue, through ``EMAIL_SENDER``, one mail to *email* with a code and a link.
 
     *origin* is the ``scheme://host`` of the link (unless ``FRONTEND_URLS`` maps
@@ -38,9 +38,9 @@ def request(
     success, *language* is the mail's (default: the active language). Earlier secrets of the
     same owner and purpose are superseded when the job issues the new ones.
 
-    Returns the address normalised as the secrets are bound to it, or None when the
-    per-address limit (``EMAIL_VERIFICATION_RATE_PER_EMAIL``, counted whether or not an
-    account has the address, R-37) suppressed the mail; earlier secrets stay valid then.
+    Returns whether the mail was queued: False when the per-address limit
+    (``EMAIL_VERIFICATION_RATE_PER_EMAIL``, counted whether or not an account has the
+    address, R-37) suppressed it; earlier secrets stay valid then.
     Answer both alike. Raises :class:`~django_securetokens.exceptions.InvalidToken` when
     *email* is not a printable string of at most 254 characters.
     """

@@ -92,7 +92,9 @@ def find_users(email: str) -> Iterator[AbstractBaseUser]:
     equals *email* under NFKC + casefold (R-41)."""
     user_model = get_user_model()
     name = user_model.get_email_field_name()
-    candidates = user_model._default_manager.filter(**{f"{name}__iexact": email, "is_active": True})
+    candidates = user_model._default_manager.filter(
+        **{f"{name}__iexact": email, "is_active": True}
+    )
     wanted = normalize_email(email)
     for user in candidates:
         stored = email_of(user)
@@ -130,10 +132,15 @@ def request(
     if hit(SCOPE_REQUEST_IP, client, setting("PASSWORD_RESET_RATE_PER_IP")) and hit(
         SCOPE_REQUEST_EMAIL, normalize_email(email), setting("PASSWORD_RESET_RATE_PER_EMAIL")
     ):
-        logger.info("Password reset requested for %s", email_fingerprint(email))
+        logger.info("Password reset requested for %s from %s", email_fingerprint(email), client)
         _queue(origin, language, options, email=email)
     else:
-        logger.info("Password reset for %s suppressed by a limit", email_fingerprint(email))
+        # Not a word to the caller: a refused request looks like any other (R-37).
+        logger.info(
+            "Password reset request for %s from %s suppressed by a rate limit",
+            email_fingerprint(email),
+            client,
+        )
 
 
 def request_for_users(
@@ -148,9 +155,7 @@ def request_for_users(
     _queue(origin, language, options, user_pks=[str(user.pk) for user in users])
 
 
-def _queue(
-    origin: str, language: str | None, options: MailOptions | None, **target: Any
-) -> None:
+def _queue(origin: str, language: str | None, options: MailOptions | None, **target: Any) -> None:
     enqueue(
         send_password_reset,
         origin=origin,
@@ -210,7 +215,7 @@ def send_mail(users: Iterable[AbstractBaseUser], origin: str, options: MailOptio
         message = render_email(options.email_template_prefix, context, to=email_of(user))
         if send_email(message, user_pk=user.pk):
             sent += 1
-            logger.info("Password reset mail sent to user %s", user.pk)
+            logger.info("Password reset link sent to user %s", user.pk)
             signals.password_reset_issued.send(sender=SecureToken, user=user, token=token)
     return sent
 
@@ -305,6 +310,7 @@ def complete(
     save: Callable[[], object],
     *,
     origin: str,
+    client: str,
     language: str | None = None,
     sender: object = None,
     request: object = None,
@@ -318,7 +324,8 @@ def complete(
     The user's other reset secrets are revoked; changing the password hash ends their other
     sessions (R-25). Then :data:`~django_securetokens.signals.password_reset_completed` is
     sent (with *sender* and *request*, which the flow only passes on) and the "password
-    changed" mail is queued to the stored address (R-29), with links at *origin*.
+    changed" mail is queued to the stored address (R-29), with links at *origin*. *client*
+    is only logged.
 
     :raises TokenError: (``UsedToken``) when another request used *token* first.
     """
@@ -327,7 +334,7 @@ def complete(
         SecureToken.objects.use(token)
         save()
         SecureToken.objects.revoke_for(user, purpose=token.purpose)
-    logger.info("Password reset completed for user %s", user.pk)
+    logger.info("Password reset completed for user %s from %s", user.pk, client)
     signals.password_reset_completed.send(sender=sender, user=user, request=request)
     enqueue(
         send_password_changed,
