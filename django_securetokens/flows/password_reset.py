@@ -206,12 +206,14 @@ def send_mail(users: Iterable[AbstractBaseUser], origin: str, options: MailOptio
         if method != "code":
             token, secret = SecureToken.objects.issue(user, purpose=options.purpose)
             context["reset_url"] = link(PASSWORD_RESET, options.confirm_url_name, secret, origin)
+            context["valid_minutes"] = _minutes(token.expires_at - token.created_at)
         if method != "link":
-            token, code = SecureToken.objects.issue_code(user=user, purpose=options.purpose)
+            code_token, code = SecureToken.objects.issue_code(user=user, purpose=options.purpose)
             context["code"] = format_code(code)
+            context["code_valid_minutes"] = _minutes(code_token.expires_at - code_token.created_at)
+            token = token or code_token
         assert token is not None  # noqa: S101 - METHODS: at least one of the two
         context["expires_at"] = token.expires_at
-        context["valid_minutes"] = _minutes(token.expires_at - token.created_at)
         message = render_email(options.email_template_prefix, context, to=email_of(user))
         if send_email(message, user_pk=user.pk):
             sent += 1
