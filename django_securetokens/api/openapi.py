@@ -15,18 +15,31 @@ from typing import Any
 from django.urls import include, path
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 
 from .base import SecureTokensAPIView
-from .serializers import DetailSerializer
+from .serializers import INVALID_TOKEN, DetailSerializer
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": [INVALID_TOKEN]},
+            {"type": "array", "items": {"type": "string"}},
+        ]
+    }
+)
+class ErrorCodeField(serializers.JSONField):
+    """``"invalid_token"``, or the messages about a request field that is itself named
+    ``code``: a client tells them apart by type."""
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
     """A ``400``: ``{"code": "invalid_token", "detail"}`` for a refused token or code, or
     field errors, ``{"<field>": ["message", …]}`` (``non_field_errors`` for the body)."""
 
-    code = serializers.ChoiceField(choices=["invalid_token"], required=False)
+    code = ErrorCodeField(required=False)
     detail = serializers.CharField(required=False)
 
 
