@@ -19,7 +19,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .views.password_reset import is_eligible, queue_reset_links
+from .emails import site_origin
+from .flows.password_reset import is_eligible, request_for_users
 
 
 @admin.action(description=_("Send password reset email"), permissions=["change"])
@@ -30,7 +31,7 @@ def send_password_reset_email(
     an address on file). The link goes to the user's stored address only."""
     users = [user for user in queryset if is_eligible(user)]
     if users:
-        queue_reset_links(request, users)
+        request_for_users(users, origin=site_origin(request))
         modeladmin.message_user(
             request,
             ngettext(

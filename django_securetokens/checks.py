@@ -355,3 +355,46 @@ def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+_RESET_METHOD_RULE = _Rule(
+    "securetokens.E023",
+    ("PASSWORD_RESET_METHOD",),
+    ("link", "code", "both").__contains__,
+    "'link', 'code' or 'both'",
+)
+
+# The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
+_LINK_FLOWS = ("password_reset", "email_verification", "email_change")
+
+
+def check_flows(**kwargs: Any) -> list[CheckMessage]:
+    """Check the settings of the flows layer: ``PASSWORD_RESET_METHOD``, ``FRONTEND_URLS``."""
+    if _check_shape():
+        return []  # check_settings reports it; nothing here can be read
+    merged = get_settings()
+    messages = _RESET_METHOD_RULE.check("SECURETOKENS", merged)
+    urls = merged["FRONTEND_URLS"]
+    if not isinstance(urls, dict):
+        urls = {None: urls}
+    for flow, template in urls.items():
+        name = f"SECURETOKENS['FRONTEND_URLS'][{flow!r}]"
+        if flow not in _LINK_FLOWS or not isinstance(template, str) or "{token}" not in template:
+            messages.append(
+                Error(
+                    f"{name} must map one of {', '.join(_LINK_FLOWS)} to a URL template "
+                    "containing '{token}'.",
+                    id="securetokens.E024",
+                )
+            )
+        elif not template.startswith("https://") and not (
+            settings.DEBUG and template.startswith("http://")
+        ):
+            messages.append(
+                Error(
+                    f"{name} is not an https:// URL: the link carries a secret (R-45).",
+                    hint="http:// is allowed only while DEBUG is on.",
+                    id="securetokens.E025",
+                )
+            )
+    return messages

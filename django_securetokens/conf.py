@@ -75,6 +75,11 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_RESET_RATE_PER_IP": ((20, 60),),
     # Reset links opened per client IP; over the limit the link page answers 429:
     "PASSWORD_RESET_CONFIRM_RATE_PER_IP": ((20, 60),),
+    # What the reset mail carries: "link", "code" (typed on the password_reset_code page or
+    # sent to the JSON API) or "both".
+    "PASSWORD_RESET_METHOD": "link",
+    # Reset-code submissions per client IP; over the limit the code page answers 429:
+    "PASSWORD_RESET_CODE_RATE_PER_IP": ((10, 60),),
     # Dotted path of a callable(task: str, kwargs: dict) that runs a mail job off the request
     # path, so response times do not tell whether an account exists. The default
     # runs it in a background thread once the transaction commits; point it at your task
@@ -90,6 +95,11 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
     # Emailed links opened or confirmed per client IP; over the limit, 429:
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
+    # --- front ends ---
+    # Per flow ("password_reset", "email_verification", "email_change"), a URL template
+    # containing "{token}" that the mail's link points to instead of this app's page, such
+    # as "https://app.example.com/reset/{token}" for a single-page or mobile app.
+    "FRONTEND_URLS": {},
     # Failed API-key authentications per client (IPv4 address or IPv6 /64); over the limit,
     # even a valid key gets 429 until the window ends.
     "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .flows.password_reset import find_users
+
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
-
-
-def normalize_email(email: str) -> str:
-    """*email* under Unicode compatibility normalisation and case folding (NFKC + casefold).
-
-    Two addresses are the same for this app when their normalised forms are equal: the
-    comparison Django adopted for CVE-2019-19844 (Unicode TR 36), also used for the rate-limit
-    key so that ``Victim@…`` and ``victim@…`` share one counter.
-    """
-    return unicodedata.normalize("NFKC", email).casefold()
 
 
 class PasswordResetRequestForm(forms.Form):
@@ -48,16 +38,7 @@ class PasswordResetRequestForm(forms.Form):
         the address stored on each account, never to the submitted string. Override this
         to change who may reset.
         """
-        user_model = get_user_model()
-        field = user_model.get_email_field_name()
-        candidates = user_model._default_manager.filter(
-            **{f"{field}__iexact": email, "is_active": True}
-        )
-        wanted = normalize_email(email)
-        for user in candidates:
-            stored: Any = getattr(user, field)
-            if user.has_usable_password() and stored and normalize_email(stored) == wanted:
-                yield user
+        return find_users(email)
 
 
 # --- email verification and email change -------------------------------------------------

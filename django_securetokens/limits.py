@@ -53,6 +53,8 @@ PASSWORD_RESET_IP = Limit("password_reset_ip", "PASSWORD_RESET_RATE_PER_IP", Tru
 PASSWORD_RESET_CONFIRM = Limit(
     "password_reset_confirm", "PASSWORD_RESET_CONFIRM_RATE_PER_IP", True
 )
+#: Reset codes submitted per client, on the page and the JSON API alike (R-38).
+PASSWORD_RESET_CODE = Limit("password_reset_code_ip", "PASSWORD_RESET_CODE_RATE_PER_IP", True)
 #: Verification and email-change mails per address (R-37).
 VERIFICATION_MAIL = Limit("verification_mail", "EMAIL_VERIFICATION_RATE_PER_EMAIL", False)
 #: Verification codes submitted per client (R-38).

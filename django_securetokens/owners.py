@@ -8,6 +8,7 @@ fingerprint that ties a token to the user's password and address at issue time.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,17 @@ def normalize_email(email: object) -> str:
     if not 0 < len(normalized) <= 254:
         raise InvalidToken("bad email")
     return normalized
+
+
+def canonical_email(email: str) -> str:
+    """*email* under Unicode compatibility normalisation and case folding (NFKC + casefold).
+
+    Two addresses are one mailbox for the flows when their canonical forms are equal: the
+    comparison Django adopted for CVE-2019-19844 (Unicode TR 36). Rate limits count by it, so
+    ``Victim@…`` and ``victim@…`` share one budget; :func:`normalize_email` is the stricter
+    form a token is bound to.
+    """
+    return unicodedata.normalize("NFKC", email).casefold()
 
 
 def email_of(user: AbstractBaseUser) -> str:

@@ -65,11 +65,11 @@ def run_job(name: str, kwargs: dict[str, Any]) -> None:
         func(**kwargs)
 
 
-def enqueue(func: Callable[..., Any], **kwargs: Any) -> None:
-    """Hand the job ``func(**kwargs)`` to ``SECURETOKENS['EMAIL_SENDER']``, with the active
-    language under the ``language`` key."""
+def enqueue(func: Callable[..., Any], *, language: str | None = None, **kwargs: Any) -> None:
+    """Hand the job ``func(**kwargs)`` to ``SECURETOKENS['EMAIL_SENDER']``, with *language*
+    (default: the active language) under the ``language`` key."""
     sender: Callable[[str, dict[str, Any]], None] = import_string(setting("EMAIL_SENDER"))
-    sender(name_of(func), {**kwargs, "language": translation.get_language()})
+    sender(name_of(func), {**kwargs, "language": language or translation.get_language()})
 
 
 def run_now(name: str, kwargs: dict[str, Any]) -> None:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path, re_path
 
-from .views import email_verification, password_reset
+from .views import (
+    email_change,
+    email_verification,
+    email_verification_confirm,
+    password_reset,
+    password_reset_set,
+)
 
 app_name = "securetokens"
 
@@ -25,8 +31,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path(
         "password-reset/set-password/",
-        password_reset.PasswordResetSetView.as_view(),
+        password_reset_set.PasswordResetSetView.as_view(),
         name="password_reset_set",
+    ),
+    path(
+        "password-reset/code/",
+        password_reset_set.PasswordResetCodeView.as_view(),
+        name="password_reset_code",
     ),
     path(
         "password-reset/complete/",
@@ -56,18 +67,18 @@ urlpatterns += [
     ),
     path(
         "email/verify/confirm/<str:token>/",
-        email_verification.EmailVerificationConfirmView.as_view(),
+        email_verification_confirm.EmailVerificationConfirmView.as_view(),
         name="email_verification_confirm",
     ),
     path(
         "email/verified/",
-        email_verification.EmailVerificationCompleteView.as_view(),
+        email_verification_confirm.EmailVerificationCompleteView.as_view(),
         name="email_verification_complete",
     ),
-    path("email/change/", email_verification.EmailChangeView.as_view(), name="email_change"),
+    path("email/change/", email_change.EmailChangeView.as_view(), name="email_change"),
     path(
         "email/change/confirm/<str:token>/",
-        email_verification.EmailChangeConfirmView.as_view(),
+        email_change.EmailChangeConfirmView.as_view(),
         name="email_change_confirm",
     ),
 ]

@@ -106,4 +106,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
 
+# The JSON API's OpenAPI schema (tests/test_api_schema.py) is drf-spectacular's.
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+
 SECURETOKENS = {"BASE_URL": "https://testserver.example"}

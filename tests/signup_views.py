@@ -14,10 +14,7 @@ from django.shortcuts import redirect
 from django.template import engines
 from django.urls import path, reverse
 
-from django_securetokens.views.email_verification import (
-    start_email_verification,
-    verified_email,
-)
+from django_securetokens.sessions import start_email_verification, verified_email
 
 PAGE = engines["django"].from_string(
     """<!DOCTYPE html><html><head><title>{{ title }}</title></head><body>

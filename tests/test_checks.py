@@ -19,6 +19,7 @@ from django_securetokens.checks import (
     _FLOW_RULES,
     _POLICY_RULES,
     _SETTING_RULES,
+    check_flows,
     check_password_reset,
     check_settings,
 )
@@ -280,6 +281,19 @@ MISCONFIGURATIONS = [
     ("CACHE", _BASE, {"CACHES": {"default": {"BACKEND": DOWN}}}, "securetokens.W006"),
     ("EMAIL_SENDER", {**_BASE, "EMAIL_SENDER": "nowhere.send"}, {}, "securetokens.E017"),
     ("ADMIN_USER_ACTION", _BASE, {}, "securetokens.W005"),  # with the action removed
+    ("PASSWORD_RESET_METHOD", {**_BASE, "PASSWORD_RESET_METHOD": "sms"}, {}, "securetokens.E023"),
+    (
+        "FRONTEND_URLS",
+        {**_BASE, "FRONTEND_URLS": {"password_reset": "x"}},
+        {},
+        "securetokens.E024",
+    ),
+    (
+        "FRONTEND_URLS",
+        {**_BASE, "FRONTEND_URLS": {"password_reset": "http://app.test/{token}"}},
+        {},
+        "securetokens.E025",
+    ),
 ]
 
 
@@ -301,7 +315,7 @@ def _raised(name, securetokens, django_settings, monkeypatch) -> list[str]:
 
         monkeypatch.setattr(user_admin(), "actions", [])
     with override_settings(SECURETOKENS=securetokens, **{**_PRODUCTION, **django_settings}):
-        return [m.id for m in (*check_settings(), *check_password_reset())]
+        return [m.id for m in (*check_settings(), *check_password_reset(), *check_flows())]
 
 
 @pytest.mark.parametrize(

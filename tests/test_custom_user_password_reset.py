@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.test import Client, RequestFactory
+from django.test import Client
 
-from django_securetokens.views.password_reset import queue_reset_links
+from django_securetokens.flows.password_reset import request_for_users
 
 pytestmark = [
     pytest.mark.django_db,
@@ -59,6 +59,6 @@ def test_full_flow_with_a_uuid_primary_key(custom_user):
 
 
 def test_links_queued_for_users_by_uuid(custom_user):
-    queue_reset_links(RequestFactory().get("/"), [custom_user])
+    request_for_users([custom_user], origin="https://testserver.example")
 
     assert [m.to for m in mail.outbox] == [["real@example.com"]]

@@ -11,14 +11,18 @@ from django.test import Client
 from django.urls import reverse
 
 from django_securetokens.models import SecureToken
-from django_securetokens.views.email_verification import SESSION_KEY, EmailChangeConfirmView
+from django_securetokens.sessions import VERIFICATION_SESSION_KEY as SESSION_KEY
+from django_securetokens.views.email_change import EmailChangeConfirmView
 
 from .conftest import mailed_code_and_link, use_fresh_cache
 from .factories import UserFactory
 
 # The clock stands still so that no rate-limit window can roll over in the middle of a
 # test that counts up to a limit.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "frozen_clock")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("mail_now", "fresh_cache", "frozen_clock"),
+]
 
 CHANGE = reverse("securetokens:email_change")
 CODE = reverse("securetokens:email_verification_code")

@@ -21,11 +21,14 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
+from django_securetokens import tasks
+
 call_command("migrate", verbosity=0)
 PASSWORD = "a long demo passphrase"
 
 
 def code():
+    assert tasks.join(timeout=30)  # mail goes out from the EMAIL_SENDER's background thread
     return "".join(re.search(r"(\\d{3}) (\\d{3})", mail.outbox[-1].body).groups())
 
 
@@ -46,8 +49,10 @@ print("account", response["Location"], status(client))
 # Change of address: password, code to the new address, notice to the old one.
 change = {"email": "moved@example.com", "password": PASSWORD}
 response = client.post("/accounts/email/change/", change)
+tasks.join(timeout=30)
 print("change", response["Location"], mail.outbox[-1].to)
 client.post("/accounts/email/verify/code/", {"code": code()})
+tasks.join(timeout=30)
 print("changed", User.objects.get(username="new").email, status(client), mail.outbox[-1].to)
 
 # An existing account verifies its address from the profile page.

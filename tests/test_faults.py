@@ -91,6 +91,7 @@ def test_cache_down_an_emailed_link_still_opens(client, settings):
     assert client.get(SET).status_code == 200
 
 
+@pytest.mark.usefixtures("mail_now")
 def test_cache_down_code_guessing_is_still_capped_by_the_database(client, settings, user):
     """The per-IP code limit fails open, but the per-code attempt limit (R-32) is a database
     counter, so a brute-force run against a code still stops after 5 wrong guesses."""

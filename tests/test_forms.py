@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_securetokens.forms import PasswordResetRequestForm, normalize_email
+from django_securetokens.forms import PasswordResetRequestForm
+from django_securetokens.owners import canonical_email as normalize_email
 
 from .factories import UserFactory
 

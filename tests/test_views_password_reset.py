@@ -22,11 +22,9 @@ from django.views.debug import ExceptionReporter
 from django_securetokens import signals, tasks
 from django_securetokens.exceptions import UsedToken
 from django_securetokens.models import SecureToken
-from django_securetokens.views.password_reset import (
-    SESSION_KEY,
-    PasswordResetConfirmView,
-    PasswordResetSetView,
-)
+from django_securetokens.sessions import RESET_SESSION_KEY as SESSION_KEY
+from django_securetokens.views.password_reset import PasswordResetConfirmView
+from django_securetokens.views.password_reset_set import PasswordResetSetView
 
 from .conftest import cache_entries, server_database_only, use_mail_backend
 from .factories import UserFactory
@@ -717,7 +715,7 @@ def test_confirm_view_is_get_only(client):
 def test_an_ineligible_user_is_refused_even_with_a_live_token(client, victim, monkeypatch, where):
     # The engine already kills tokens when the password, email or active flag changes; the
     # views check eligibility again so that a custom policy cannot be bypassed.
-    from django_securetokens.views import password_reset
+    from django_securetokens.flows import password_reset
 
     request_reset(client, "user@example.com")
     path = link_path(mail.outbox[0])

@@ -26,4 +26,5 @@ else:
     urlpatterns += [
         path("drf/whoami/", drf_views.WhoAmI.as_view(), name="drf_whoami"),
         path("drf/orders/", drf_views.Orders.as_view(), name="drf_orders"),
+        path("api/auth/", include("django_securetokens.api.urls")),
     ]

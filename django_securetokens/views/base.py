@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 
@@ -56,3 +57,12 @@ def unlogged(response: _R) -> _R:
     """
     response._has_been_logged = True  # type: ignore[attr-defined]  # read by log_response
     return response
+
+
+def safe_next(request: HttpRequest, url: object) -> str | None:
+    """*url* if it is a local URL this site may redirect to, else None."""
+    if isinstance(url, str) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None

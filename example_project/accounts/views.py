@@ -12,10 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from django_securetokens.views.email_verification import (
-    start_email_verification,
-    verified_email,
-)
+from django_securetokens.sessions import start_email_verification, verified_email
 
 from .models import VerifiedEmail, is_verified
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.generic import TemplateView
 
 from . import api
@@ -25,4 +26,9 @@ urlpatterns = [
     path("api/whoami/", api.whoami, name="api_whoami"),
     path("api/orders/", api.orders, name="api_orders"),
     path("api/ping/", api.ping, name="api_ping"),
+    # The JSON API (namespace "securetokens_api"), and a single-page demo that uses only it.
+    path("api/auth/", include("django_securetokens.api.urls")),
+    path(
+        "demo/", ensure_csrf_cookie(TemplateView.as_view(template_name="demo.html")), name="demo"
+    ),
 ]

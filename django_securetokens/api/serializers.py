@@ -1,0 +1,165 @@
+"""Request and response bodies of the JSON API.
+
+Input is typed strictly: a JSON number, list or object where a string belongs is a field
+error, not coerced. Addresses and passwords must also be encodable text, since a lone
+surrogate from a JSON body would otherwise reach a database driver or a password hasher and
+fail there (R-73). Tokens and codes are handed to the engine as they come, which judges any
+value itself and answers the one ``invalid_token`` error (R-15, R-76).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+#: The one error code of every token or code failure (R-15, R-83).
+INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeError:
+        return False
+    return True
+
+
+class StrictCharField(serializers.CharField):
+    """A ``CharField`` that takes JSON strings only and refuses text UTF-8 cannot encode."""
+
+    default_error_messages = {
+        "invalid": _("Not a valid string."),
+        "unencodable": _("This field contains characters that cannot be used."),
+    }
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if not _encodable(data):
+            self.fail("unencodable")
+        value: str = super().to_internal_value(data)
+        return value
+
+
+class StrictEmailField(serializers.EmailField, StrictCharField):
+    """An address of at most 254 characters, given as a JSON string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+
+class SecretField(serializers.CharField):
+    """A token or code: any JSON string, passed on untouched.
+
+    No length, character or NUL-byte rule of its own: the engine caps, normalises and judges
+    every value, counts code attempts before judging them (R-20) and answers each failure the
+    same way, so a malformed code is counted and refused like a wrong one (R-34, R-76).
+    """
+
+    default_error_messages = {"invalid": _("Not a valid string.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+        self.validators = []
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+
+class PasswordField(StrictCharField):
+    """A password: never stripped, never echoed, at most 4,096 characters (no one types
+    more, and the validators and hashers need not see megabytes)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 4096)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("style", {"input_type": "password"})
+        kwargs.setdefault("write_only", True)
+        super().__init__(**kwargs)
+
+
+class EmailSerializer(serializers.Serializer[Any]):
+    """``{"email"}``: ask for a password-reset mail."""
+
+    email = StrictEmailField()
+
+
+class ProofSerializer(serializers.Serializer[Any]):
+    """``{"token"}`` or ``{"email", "code"}``: a mailed link's token, or a mailed code with
+    the address it was mailed to."""
+
+    token = SecretField(required=False)
+    email = StrictEmailField(required=False)
+    code = SecretField(required=False)
+
+    default_error_messages = {
+        "proof": _('Send either "token", or "email" and "code".'),
+    }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if set(attrs) & {"token", "email", "code"} not in ({"token"}, {"email", "code"}):
+            self.fail("proof")
+        return attrs
+
+
+class PasswordResetCompleteSerializer(ProofSerializer):
+    """A password-reset proof plus ``new_password``."""
+
+    new_password = PasswordField()
+
+
+class VerificationProofSerializer(serializers.Serializer[Any]):
+    """``{"code"}`` (signed in) or ``{"token"}``: which verification secret is presented."""
+
+    token = SecretField(required=False)
+    code = SecretField(required=False)
+
+    default_error_messages = {"proof": _('Send either "token" or "code".')}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(attrs) != 1:
+            self.fail("proof")
+        return attrs
+
+
+class EmailChangeSerializer(serializers.Serializer[Any]):
+    """``{"email", "password"}``: the new address, and the current password (R-30)."""
+
+    email = StrictEmailField()
+    password = PasswordField()
+
+
+class EmptySerializer(serializers.Serializer[Any]):
+    """``{}``: the endpoint takes no fields."""
+
+
+# --- responses (documentation of the bodies; the views build them as plain dicts) ------
+
+
+class DetailSerializer(serializers.Serializer[Any]):
+    """``{"detail"}``: a human-readable message."""
+
+    detail = serializers.CharField()
+
+
+class VerifiedSerializer(DetailSerializer):
+    """``{"detail", "email"}``: the address that was proven."""
+
+    email = serializers.EmailField()
+
+
+class InvalidTokenSerializer(DetailSerializer):
+    """``{"code": "invalid_token", "detail"}``: every token failure alike (R-15)."""
+
+    code = serializers.ChoiceField(choices=[INVALID_TOKEN])
+
+
+class FieldErrorsSerializer(serializers.Serializer[Any]):
+    """``{"<field>": ["message", …]}``; ``non_field_errors`` for the body as a whole."""

@@ -1,0 +1,65 @@
+"""What every flow shares: the rate-limit refusal, links in mail, how mail names the site."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.debug import sensitive_variables
+
+from django_securetokens.conf import setting
+from django_securetokens.limits import Limit
+
+
+class RateLimited(Exception):
+    """A per-client limit refused the step; nothing was judged or changed.
+
+    :attr:`retry_after` is the number of seconds after which the client may try again (the
+    longest window it has filled), for a ``Retry-After`` header.
+    """
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limited; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def limit(entry: Limit, key: str) -> None:
+    """Count one event for *key* under *entry*; raise :class:`RateLimited` when over it."""
+    if not entry.hit(key):
+        longest = max((seconds for _, seconds in entry.rates() or ()), default=60)
+        raise RateLimited(entry.exceeded(key) or longest)
+
+
+@sensitive_variables("secret")
+def link(flow: str, url_name: str, secret: str, origin: str) -> str:
+    """The absolute link that carries *secret* in a mail of *flow*.
+
+    ``SECURETOKENS['FRONTEND_URLS'][flow]`` with ``{token}`` replaced when configured, so a
+    single-page or mobile app opens its own page; otherwise *origin* and this app's page
+    *url_name*. ``str.replace`` rather than ``format``: the template may hold other braces.
+    """
+    template = (setting("FRONTEND_URLS") or {}).get(flow)
+    if template:
+        return str(template).replace("{token}", secret)
+    return origin + reverse(url_name, kwargs={"token": secret})
+
+
+def format_code(code: str) -> str:
+    """Split a code in two for reading aloud and typing: ``"123456"`` → ``"123 456"``."""
+    middle = len(code) // 2
+    return f"{code[:middle]} {code[middle:]}"
+
+
+def site_name(origin: str) -> str:
+    """The host of *origin*, as mails name the site."""
+    return urlsplit(origin).hostname or origin
+
+
+def login_url() -> str | None:
+    """``LOGIN_URL`` resolved to a path, or None when it names no URL of this site."""
+    try:
+        return resolve_url(settings.LOGIN_URL)
+    except NoReverseMatch:
+        return None

@@ -1,0 +1,128 @@
+"""What a browser session remembers between the steps of a flow, for the HTML pages.
+
+Never a secret (R-06): the address a reset code was asked for, a reference to a verified
+reset token, who is verifying an address, and an address proven before sign-up. The flows
+themselves (:mod:`django_securetokens.flows`) know nothing of sessions; a JSON client
+carries its state itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest
+
+from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION
+from .emails import site_origin
+from .flows import email_change, email_verification
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    from .models import SecureToken
+
+#: ``{"pk": …, "reference": …}`` between a reset link (or code) and the new password.
+RESET_SESSION_KEY = "_securetokens_password_reset"
+#: The address given on ``password_reset``, for the ``password_reset_code`` page.
+RESET_EMAIL_SESSION_KEY = "_securetokens_password_reset_email"
+#: The pending verification: purpose, address, user pk, next URL.
+VERIFICATION_SESSION_KEY = "_securetokens_email_verification"
+#: An address proven before its account exists, with the time of the proof.
+VERIFIED_SESSION_KEY = "_securetokens_email_verified"
+#: How long such a proof lets a sign-up view create an account with the address.
+VERIFIED_MAX_AGE = 3600
+
+
+def accept(request: HttpRequest) -> None:
+    """Give the browser a new session key before a link or code is acted on (R-78).
+
+    A session id planted by someone else then holds nothing this flow writes next, so they
+    cannot finish the flow in the victim's place (session fixation).
+    """
+    request.session.cycle_key()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The verification this browser session is waiting for."""
+
+    purpose: str
+    email: str
+    user: AbstractBaseUser | None
+    next_url: str | None
+
+
+def start_email_verification(
+    request: HttpRequest,
+    email: str,
+    user: AbstractBaseUser | None = None,
+    *,
+    purpose: str = EMAIL_VERIFICATION,
+    next_url: str | None = None,
+) -> bool:
+    """Mail a code and a link that prove *email*, and remember who is verifying.
+
+    With *user*, both secrets are bound to that account and to *email*; without, to the
+    address alone (verification before sign-up). The session then knows the pending
+    identity, so the code page needs only the code. After success the browser goes to
+    *next_url* (a local URL) or to ``email_verification_complete``.
+
+    Returns whether a mail was queued: ``False`` when the per-address limit suppressed it
+    (R-37); earlier secrets stay valid then. Answer both cases alike. Raises
+    :class:`~django_securetokens.exceptions.InvalidToken` if *email* is not a string of at
+    most 254 characters; validate it with a form first.
+    """
+    origin = site_origin(request)
+    if purpose == EMAIL_CHANGE and user is not None:
+        queued = email_change.request(user, email, origin=origin)
+    else:
+        queued = email_verification.request(email, user=user, origin=origin, next_url=next_url)
+    # The address as given: the engine normalises it again when the code is checked.
+    request.session[VERIFICATION_SESSION_KEY] = {
+        "purpose": purpose,
+        "email": email,
+        "user": None if user is None else str(user.pk),
+        "next": next_url,
+    }
+    return queued
+
+
+def pending_verification(request: HttpRequest) -> Pending | None:
+    """The verification this session waits for, or ``None``.
+
+    A pending verification for an account is only honoured while that account is the one
+    logged in, so another person at the same browser cannot finish it.
+    """
+    data = request.session.get(VERIFICATION_SESSION_KEY)
+    if not isinstance(data, dict) or data.get("purpose") not in (EMAIL_VERIFICATION, EMAIL_CHANGE):
+        return None
+    user = None
+    if data.get("user") is not None:
+        if not request.user.is_authenticated or str(request.user.pk) != data["user"]:
+            return None
+        user = request.user
+    return Pending(data["purpose"], data["email"], user, data.get("next"))
+
+
+def verified_email(request: HttpRequest, *, pop: bool = False) -> str | None:
+    """The address this session proved before having an account, if proven in the last hour.
+
+    A sign-up view calls it to create the account with a verified address; pass
+    ``pop=True`` once the account exists, so the proof serves one account only.
+    """
+    session = request.session
+    proof = session.pop(VERIFIED_SESSION_KEY, None) if pop else session.get(VERIFIED_SESSION_KEY)
+    if not isinstance(proof, dict) or time.time() - proof.get("at", 0) > VERIFIED_MAX_AGE:
+        return None
+    email = proof.get("email")
+    return email if isinstance(email, str) else None
+
+
+def finish_verification(request: HttpRequest, token: SecureToken) -> None:
+    """Forget the pending verification once *token* proved its address; an address proven
+    without an account is remembered for sign-up (:func:`verified_email`)."""
+    request.session.pop(VERIFICATION_SESSION_KEY, None)
+    if token.user_id is None:
+        request.session[VERIFIED_SESSION_KEY] = {"email": token.email, "at": int(time.time())}
