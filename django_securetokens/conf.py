@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_BODY_LENGTH": 43,
     # Default lifetime of a new API key; None makes "never expires" the default.
     "API_KEY_MAX_AGE": timedelta(days=365),
+    # `manage.py apikey notify-expiring` warns owners of keys that expire within this many
+    # days (each key once per expiry date).
+    "API_KEY_EXPIRY_NOTICE_DAYS": 7,
     # last_used_at is written at most once per this interval per key.
     "API_KEY_LAST_USED_INTERVAL": timedelta(minutes=1),
     # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and

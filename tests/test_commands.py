@@ -110,8 +110,9 @@ def test_apikeyreport_lists_keys_on_old_key_versions():
         *listed, total = report.splitlines()
         assert [line.split()[1] for line in listed] == ["old-unused"]
         assert total == "1 API key(s) on an old key version."
-        with pytest.raises(SystemExit):
+        with pytest.raises(CommandError) as failed:
             run("apikeyreport", "--fail")
+        assert failed.value.returncode == 1
 
 
 @pytest.mark.django_db
