@@ -93,6 +93,18 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
     # Emailed links opened or confirmed per client IP; over the limit, 429:
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
+    # --- personal API keys (the api_keys pages) ---
+    # Let signed-in users create and revoke their own keys; off, the pages answer 404.
+    "SELF_SERVICE_API_KEYS": False,
+    # Scopes a user may grant their own keys; empty: personal keys carry no scope.
+    "SELF_SERVICE_API_KEY_SCOPES": (),
+    # Live (unrevoked, unexpired) personal keys per user.
+    "SELF_SERVICE_API_KEY_LIMIT": 10,
+    # Creating a key needs the password entered within this time (sudo mode, R-85).
+    "SELF_SERVICE_REAUTH_AGE": timedelta(minutes=10),
+    # Wrong passwords on that check per user and per client; over the limit, 429.
+    "SELF_SERVICE_REAUTH_RATE_PER_USER": ((5, 300),),
+    "SELF_SERVICE_REAUTH_RATE_PER_IP": ((20, 300),),
     # Failed API-key authentications per client (IPv4 address or IPv6 /64); over the limit,
     # even a valid key gets 429 until the window ends.
     "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path, re_path
 
-from .views import email_verification, password_reset
+from .views import api_keys, email_verification, password_reset
 
 app_name = "securetokens"
 
@@ -70,4 +70,10 @@ urlpatterns += [
         email_verification.EmailChangeConfirmView.as_view(),
         name="email_change_confirm",
     ),
+]
+
+# --- personal API keys (SELF_SERVICE_API_KEYS) ----------------------------------------------
+urlpatterns += [
+    path("api-keys/", api_keys.APIKeysView.as_view(), name="api_keys"),
+    path("api-keys/<int:pk>/revoke/", api_keys.APIKeyRevokeView.as_view(), name="api_key_revoke"),
 ]
