@@ -126,4 +126,10 @@ else:
     EMAIL_FILE_PATH = BASE_DIR / "sent_mail"
 DEFAULT_FROM_EMAIL = "demo@example.com"
 
-SECURETOKENS = {"BASE_URL": "http://127.0.0.1:8000"}
+SECURETOKENS = {
+    "BASE_URL": "http://127.0.0.1:8000",
+    # Personal API keys: signed-in users make their own at /accounts/api-keys/, with the one
+    # scope /api/orders/ needs, after re-entering their password (sudo mode).
+    "SELF_SERVICE_API_KEYS": True,
+    "SELF_SERVICE_API_KEY_SCOPES": ["orders:read"],
+}
