@@ -8,6 +8,7 @@ leaked key to revoke is read from standard input, so it never lands in shell his
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -17,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from django_securetokens import crypto, expiry
+from django_securetokens import crypto, expiry, http
 from django_securetokens.exceptions import TokenError
 from django_securetokens.models import APIKey, State
 
@@ -49,7 +50,8 @@ def find_key(ident: str) -> APIKey:
     """The key whose id (``sk_live_<selector>`` or the bare selector) is *ident*."""
     selector = ident.rstrip("…").rsplit("_", 1)[-1]
     api_key = None
-    if len(selector) == crypto.API_KEY_SELECTOR_LENGTH and selector.isascii():
+    # Base62 only: anything else (NUL bytes included, which PostgreSQL refuses) is no id.
+    if len(selector) == crypto.API_KEY_SELECTOR_LENGTH and re.fullmatch("[0-9A-Za-z]+", selector):
         api_key = APIKey.objects.filter(selector=selector).select_related("user").first()
     if api_key is None:
         raise CommandError(f"No API key has the id {ident!r}; see `manage.py apikey list`.")
@@ -164,6 +166,8 @@ class Command(BaseCommand):
     def _user(self, username: str) -> Any:
         user_model = get_user_model()
         try:
+            if "\x00" in username:  # no stored name has one, and PostgreSQL refuses them
+                raise user_model.DoesNotExist
             return user_model._default_manager.get_by_natural_key(username)
         except user_model.DoesNotExist:
             raise CommandError(f"No user has the username {username!r}.") from None
@@ -182,8 +186,11 @@ class Command(BaseCommand):
     ) -> None:
         name = name.strip()
         longest = APIKey._meta.get_field("name").max_length or 0
-        if not name or len(name) > longest:
-            raise CommandError(f"--name must be 1 to {longest} characters.")
+        if not name or len(name) > longest or "\x00" in name:
+            raise CommandError(f"--name must be 1 to {longest} characters, without NUL.")
+        bad = [scope for scope in scopes if not http._SCOPE_TOKEN.fullmatch(scope)]
+        if bad:
+            raise CommandError(f"--scope {bad[0]!r} is not a scope name (RFC 6750 characters).")
         owner = self._user(user)
         expires_at = None
         if expires_in_days is not None:
