@@ -200,6 +200,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     messages += _check_purposes(merged)
     messages += _check_base_url(merged["BASE_URL"])
     messages += _check_cache(merged["CACHE"])
+    messages += _check_self_service(merged)
     return messages
 
 
@@ -398,3 +399,24 @@ def check_flows(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def _check_self_service(merged: dict[str, Any]) -> list[CheckMessage]:
+    """The personal API-key settings (R-79, R-85): securetokens.E026."""
+    from .http import _SCOPE_TOKEN  # RFC 6750 scope characters, as the challenges use
+
+    scopes = merged["SELF_SERVICE_API_KEY_SCOPES"]
+    limit = merged["SELF_SERVICE_API_KEY_LIMIT"]
+    age = merged["SELF_SERVICE_REAUTH_AGE"]
+    problems = []
+    if not isinstance(scopes, (list, tuple)) or not all(
+        isinstance(s, str) and _SCOPE_TOKEN.fullmatch(s) for s in scopes
+    ):
+        problems.append("SELF_SERVICE_API_KEY_SCOPES must be a list of scope names")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+        problems.append("SELF_SERVICE_API_KEY_LIMIT must be an integer from 1 to 1000")
+    if not isinstance(age, timedelta) or not timedelta(0) < age <= _DAY:
+        problems.append("SELF_SERVICE_REAUTH_AGE must be a timedelta from 1 second to 24 hours")
+    if merged["SELF_SERVICE_API_KEYS"] and not apps.is_installed("django.contrib.sessions"):
+        problems.append("SELF_SERVICE_API_KEYS needs django.contrib.sessions")
+    return [Error(f"SECURETOKENS: {problem}.", id="securetokens.E026") for problem in problems]

@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_BODY_LENGTH": 43,
     # Default lifetime of a new API key; None makes "never expires" the default.
     "API_KEY_MAX_AGE": timedelta(days=365),
+    # `manage.py apikey notify-expiring` warns owners of keys that expire within this many
+    # days (each key once per expiry date).
+    "API_KEY_EXPIRY_NOTICE_DAYS": 7,
     # last_used_at is written at most once per this interval per key.
     "API_KEY_LAST_USED_INTERVAL": timedelta(minutes=1),
     # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
@@ -100,6 +103,18 @@ DEFAULTS: dict[str, Any] = {
     # containing "{token}" that the mail's link points to instead of this app's page, such
     # as "https://app.example.com/reset/{token}" for a single-page or mobile app.
     "FRONTEND_URLS": {},
+    # --- personal API keys (the api_keys pages) ---
+    # Let signed-in users create and revoke their own keys; off, the pages answer 404.
+    "SELF_SERVICE_API_KEYS": False,
+    # Scopes a user may grant their own keys; empty: personal keys carry no scope.
+    "SELF_SERVICE_API_KEY_SCOPES": (),
+    # Live (unrevoked, unexpired) personal keys per user.
+    "SELF_SERVICE_API_KEY_LIMIT": 10,
+    # Creating a key needs the password entered within this time (sudo mode, R-85).
+    "SELF_SERVICE_REAUTH_AGE": timedelta(minutes=10),
+    # Wrong passwords on that check per user and per client; over the limit, 429.
+    "SELF_SERVICE_REAUTH_RATE_PER_USER": ((5, 300),),
+    "SELF_SERVICE_REAUTH_RATE_PER_IP": ((20, 300),),
     # Failed API-key authentications per client (IPv4 address or IPv6 /64); over the limit,
     # even a valid key gets 429 until the window ends.
     "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),

@@ -63,6 +63,11 @@ VERIFICATION_CODE = Limit("verification_code_ip", "EMAIL_VERIFICATION_CODE_RATE_
 VERIFICATION_CONFIRM = Limit(
     "verification_confirm_ip", "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP", True
 )
+#: Wrong passwords when re-authenticating to create a personal API key, per user and per
+#: client (R-79). They fail closed: the check guards a password, and an outage of the cache
+#: costs only the creation of new keys.
+REAUTH_USER = Limit("api_key_reauth_user", "SELF_SERVICE_REAUTH_RATE_PER_USER", False)
+REAUTH_IP = Limit("api_key_reauth_ip", "SELF_SERVICE_REAUTH_RATE_PER_IP", False)
 #: Failed API-key authentications per client (R-38).
 API_KEY_FAILURE = Limit("api_key", "API_KEY_FAILURE_RATE_PER_IP", True)
 

@@ -232,3 +232,26 @@ class APIKey(models.Model):
     def revoke(self) -> bool:
         """Revoke this key now; return whether it was still unrevoked."""
         return APIKey.objects.revoke(self)
+
+
+class APIKeyExpiryNotice(models.Model):
+    """One expiry notice sent for one key and one expiry date.
+
+    ``manage.py apikey notify-expiring`` writes a row before it mails, so a daily cron job
+    warns once per key, not once a day; a key whose expiry is moved gets a new notice.
+    """
+
+    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API key expiry notice")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "expires_at"], name="securetokens_expiry_notice_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.expires_at:%Y-%m-%d}"

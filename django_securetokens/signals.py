@@ -21,6 +21,10 @@ api_key_issued = Signal()
 #: An API key was revoked. ``sender=APIKey``, ``api_key``.
 api_key_revoked = Signal()
 
+#: An API key expires soon and its owner is being told (``manage.py apikey notify-expiring``).
+#: ``sender=APIKey``, ``api_key`` (the row) and ``expires_at``; sent once per key and expiry.
+api_key_expiring = Signal()
+
 #: An address was proven by a code or link. ``sender`` is the view class, with ``user`` (or
 #: ``None`` before sign-up), ``email`` and ``request``. The host project decides what
 #: "verified" means for its user model.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path, re_path
 
 from .views import (
+    api_keys,
     email_change,
     email_verification,
     email_verification_confirm,
@@ -81,4 +82,10 @@ urlpatterns += [
         email_change.EmailChangeConfirmView.as_view(),
         name="email_change_confirm",
     ),
+]
+
+# --- personal API keys (SELF_SERVICE_API_KEYS) ----------------------------------------------
+urlpatterns += [
+    path("api-keys/", api_keys.APIKeysView.as_view(), name="api_keys"),
+    path("api-keys/<int:pk>/revoke/", api_keys.APIKeyRevokeView.as_view(), name="api_key_revoke"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,7 +14,8 @@ from django_securetokens.contrib.drf import APIKeyAuthentication, HasAPIKeyScope
 class WhoAmI(APIView):
     authentication_classes = [APIKeyAuthentication]
     permission_classes = [IsAuthenticated]
-    renderer_classes = [JSONRenderer]
+    # Two renderers, so DRF sends its own "Vary: Accept" beside the key headers.
+    renderer_classes = [JSONRenderer, StaticHTMLRenderer]
 
     def get(self, request):
         return Response({"user": request.user.get_username(), "key": request.auth.selector})

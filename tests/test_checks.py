@@ -281,6 +281,24 @@ MISCONFIGURATIONS = [
     ("CACHE", _BASE, {"CACHES": {"default": {"BACKEND": DOWN}}}, "securetokens.W006"),
     ("EMAIL_SENDER", {**_BASE, "EMAIL_SENDER": "nowhere.send"}, {}, "securetokens.E017"),
     ("ADMIN_USER_ACTION", _BASE, {}, "securetokens.W005"),  # with the action removed
+    (
+        "SELF_SERVICE_API_KEY_SCOPES",
+        {**_BASE, "SELF_SERVICE_API_KEY_SCOPES": ["has space"]},
+        {},
+        "securetokens.E026",
+    ),
+    (
+        "SELF_SERVICE_API_KEY_LIMIT",
+        {**_BASE, "SELF_SERVICE_API_KEY_LIMIT": 0},
+        {},
+        "securetokens.E026",
+    ),
+    (
+        "SELF_SERVICE_REAUTH_AGE",
+        {**_BASE, "SELF_SERVICE_REAUTH_AGE": 600},
+        {},
+        "securetokens.E026",
+    ),
     ("PASSWORD_RESET_METHOD", {**_BASE, "PASSWORD_RESET_METHOD": "sms"}, {}, "securetokens.E023"),
     (
         "FRONTEND_URLS",

@@ -53,6 +53,9 @@ def test_generatesecret(args, pattern):
     "args",
     [
         ["token", "--bytes", "8"],
+        ["code", "--digits", "5"],
+        ["code", "--digits", "0"],
+        ["passphrase", "--words", "3"],
         ["password", "--length", "2"],
         ["apikey", "--prefix", "BAD"],
         ["passphrase", "--wordlist", "/nonexistent"],
@@ -61,6 +64,33 @@ def test_generatesecret(args, pattern):
 def test_generatesecret_refuses_weak_or_bad_requests(args):
     with pytest.raises(CommandError):
         run("generatesecret", *args)
+
+
+def test_generatesecret_apikey_says_it_is_only_a_sample():
+    out, err = io.StringIO(), io.StringIO()
+    call_command("generatesecret", "apikey", stdout=out, stderr=err)
+    assert re.fullmatch(r"sk_live_[0-9A-Za-z]{49}", out.getvalue().strip())
+    assert "not a key" in err.getvalue() and "manage.py apikey issue" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [
+        ("token", "(default: 32 = 256 bits)"),
+        ("code", "(default: 6)"),
+        ("password", "(default: 20)"),
+        ("passphrase", "(default: 6, about 77 bits)"),
+        ("apikey", "(default: the API_KEY_PREFIX setting)"),
+        ("key", "(default: 32 = 256 bits)"),
+    ],
+)
+def test_generatesecret_help_shows_every_default(kind, shown, capsys):
+    from django_securetokens.management.commands.generatesecret import Command
+
+    with pytest.raises(SystemExit):
+        Command().run_from_argv(["manage.py", "generatesecret", kind, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert shown in out
 
 
 @pytest.mark.django_db
@@ -110,8 +140,9 @@ def test_apikeyreport_lists_keys_on_old_key_versions():
         *listed, total = report.splitlines()
         assert [line.split()[1] for line in listed] == ["old-unused"]
         assert total == "1 API key(s) on an old key version."
-        with pytest.raises(SystemExit):
+        with pytest.raises(CommandError) as failed:
             run("apikeyreport", "--fail")
+        assert failed.value.returncode == 1
 
 
 @pytest.mark.django_db

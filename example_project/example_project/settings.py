@@ -130,4 +130,8 @@ SECURETOKENS = {
     "BASE_URL": "http://127.0.0.1:8000",
     # Reset mail carries a link (the HTML pages) and a code (the single-page demo at /demo/).
     "PASSWORD_RESET_METHOD": "both",
+    # Personal API keys: signed-in users make their own at /accounts/api-keys/, with the one
+    # scope /api/orders/ needs, after re-entering their password (sudo mode).
+    "SELF_SERVICE_API_KEYS": True,
+    "SELF_SERVICE_API_KEY_SCOPES": ["orders:read"],
 }

@@ -1,7 +1,7 @@
-"""``manage.py apikeyreport``: list API keys whose digest is still under an old HMAC key.
+"""``manage.py apikeyreport``: deprecated, use ``manage.py apikey report``.
 
-Removing a fallback from ``SECRET_KEY_FALLBACKS`` (or ``HMAC_KEYS``) silently revokes these
-keys; each is re-hashed under the current key the next time it is used (R-62).
+Kept for one release; it warns on standard error and lists the API keys whose digest is
+still under an old HMAC key (R-62), as it always did.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from django_securetokens.models import APIKey
+from .apikey import report_old_keys
 
 
 class Command(BaseCommand):
-    help = "List API keys still hashed under an old HMAC key version."
+    help = "Deprecated: use `manage.py apikey report`."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -22,13 +22,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, fail: bool, **options: Any) -> None:
-        old = APIKey.objects.on_old_keys().filter(revoked_at__isnull=True)
-        for api_key in old.select_related("user"):
-            self.stdout.write(
-                f"{api_key.prefix}_{api_key.selector}  {api_key.name}  "
-                f"owner={api_key.user_id or '-'}  key_id={api_key.key_id}"
-            )
-        count = old.count()
-        self.stdout.write(f"{count} API key(s) on an old key version.")
-        if fail and count:
-            raise SystemExit(1)
+        self.stderr.write(
+            "apikeyreport is deprecated and goes in the next release; "
+            "use `manage.py apikey report`."
+        )
+        report_old_keys(self, fail)

@@ -1,6 +1,7 @@
-"""``manage.py revokeapikey``: revoke a leaked API key given its plaintext (R-58).
+"""``manage.py revokeapikey``: deprecated, use ``manage.py apikey revoke --secret -``.
 
-The key is read from standard input by default so it never lands in shell history.
+Kept for one release; it warns on standard error and does what it always did: revoke the
+leaked key read from standard input (or ``--key``) (R-58).
 """
 
 from __future__ import annotations
@@ -8,22 +9,20 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from django_securetokens.exceptions import TokenError
-from django_securetokens.models import APIKey
+from .apikey import revoke_leaked
 
 
 class Command(BaseCommand):
-    help = "Revoke the API key whose plaintext is read from standard input (or --key)."
+    help = "Deprecated: use `manage.py apikey revoke --secret -`."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--key", help="the leaked key (prefer standard input)")
 
     def handle(self, *args: Any, key: str | None, **options: Any) -> None:
-        secret = key if key is not None else sys.stdin.readline().strip()
-        try:
-            api_key = APIKey.objects.revoke_secret(secret)
-        except TokenError:
-            raise CommandError("That is not a key issued by this site.") from None
-        self.stdout.write(f"Revoked {api_key.prefix}_{api_key.selector} ({api_key.name}).")
+        self.stderr.write(
+            "revokeapikey is deprecated and goes in the next release; "
+            "use `manage.py apikey revoke --secret -`."
+        )
+        revoke_leaked(self, key if key is not None else sys.stdin.readline().strip())
