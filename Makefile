@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip
-EXTRAS ?= test,lint,drf,postgresql,docs
+EXTRAS ?= test,lint,drf,postgresql,docs,celery,tasks
 PYTEST_ARGS ?=
 REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_ADDR := 127.0.0.1:8000
@@ -20,6 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz matrix test-all-db coverage \
+	test-celery test-django-tasks \
 	test-browser lint format docs demo bench bench-password-reset bench-api-keys bench-load \
 	clean distclean
 
@@ -30,6 +31,8 @@ help:
 	@echo "make test-postgresql  run the tests on PostgreSQL (127.0.0.1:5432)"
 	@echo "make test-mysql       run the tests on MariaDB/MySQL (127.0.0.1:3306)"
 	@echo "make test-custom-user the engine with a UUID-keyed custom user model"
+	@echo "make test-celery      reset mail through Celery: a real worker on RabbitMQ (127.0.0.1:5672)"
+	@echo "make test-django-tasks reset mail through django.tasks: a real db_worker process"
 	@echo "make fuzz             property-based fuzzing with CI's budget"
 	@echo "make matrix           the suite on every supported Python x Django pair (tox)"
 	@echo "make test-all-db      all four of the above"
@@ -79,6 +82,15 @@ test-custom-user: $(INSTALLED)
 	DJANGO_SETTINGS_MODULE=tests.settings_custom_user $(PY) -m pytest $(PYTEST_ARGS) \
 		tests/test_custom_user.py tests/test_tokens.py tests/test_codes.py \
 		tests/test_bad_input.py tests/test_storage.py tests/test_custom_user_password_reset.py
+
+# The mail senders with a real worker process on the test database: SQLite in a file, or
+# the server that SECURETOKENS_TEST_DB names. The worker writes mail files the test reads.
+WORKER_TESTS := DJANGO_SETTINGS_MODULE=tests.settings_queues $(PY) -m pytest -m worker $(PYTEST_ARGS)
+test-celery: $(INSTALLED)
+	$(WORKER_TESTS) tests/test_worker_celery.py
+
+test-django-tasks: $(INSTALLED)
+	$(WORKER_TESTS) tests/test_worker_django_tasks.py
 
 # Property-based fuzzing with CI's fixed, derandomised budget: 1,250 inputs for each of the
 # 11 fuzz tests (3 engine, 8 HTTP and forms), 13,750 in all; prints the total and the time.
