@@ -45,14 +45,14 @@ def app(settings):
 
 
 def held_by_the_broker(app) -> list[tuple[str, str]]:
-    """``(body, properties)`` of each message waiting in the test's queue, read without
-    acknowledging them, so the broker keeps them for the worker."""
+    """``(body, headers and properties)`` of each message waiting in the test's queue, read
+    without acknowledging them, so the broker keeps them for the worker."""
     held = []
     with app.connection_for_read() as connection:
         channel = connection.channel()
         while (message := channel.basic_get(settings.QUEUE, no_ack=False)) is not None:
             body = message.body.decode() if isinstance(message.body, bytes) else message.body
-            held.append((body, repr(message.properties)))
+            held.append((body, f"{message.headers!r} {message.properties!r}"))
         channel.close()  # the unacknowledged messages go back to the queue
     return held
 
