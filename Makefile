@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip
-EXTRAS ?= test,lint,drf,openapi,postgresql,docs
+EXTRAS ?= test,lint,drf,openapi,postgresql,docs,celery,tasks
 PYTEST_ARGS ?=
 REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_ADDR := 127.0.0.1:8000
@@ -20,6 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz fuzz-api matrix test-all-db coverage \
+	test-celery test-django-tasks test-timezones \
 	test-browser lint format docs openapi demo bench bench-password-reset bench-api-keys bench-load \
 	clean distclean
 
@@ -30,6 +31,9 @@ help:
 	@echo "make test-postgresql  run the tests on PostgreSQL (127.0.0.1:5432)"
 	@echo "make test-mysql       run the tests on MariaDB/MySQL (127.0.0.1:3306)"
 	@echo "make test-custom-user the engine with a UUID-keyed custom user model"
+	@echo "make test-timezones   the time-related tests in two non-UTC zones on all three databases"
+	@echo "make test-celery      reset mail through Celery: a real worker on RabbitMQ (127.0.0.1:5672)"
+	@echo "make test-django-tasks reset mail through django.tasks: a real db_worker process"
 	@echo "make fuzz             property-based fuzzing with CI's budget"
 	@echo "make fuzz-api         schemathesis fuzzes the JSON API from its OpenAPI schema (2,100 requests)"
 	@echo "make matrix           the suite on every supported Python x Django pair (tox)"
@@ -81,6 +85,27 @@ test-custom-user: $(INSTALLED)
 	DJANGO_SETTINGS_MODULE=tests.settings_custom_user $(PY) -m pytest $(PYTEST_ARGS) \
 		tests/test_custom_user.py tests/test_tokens.py tests/test_codes.py \
 		tests/test_bad_input.py tests/test_storage.py tests/test_custom_user_password_reset.py
+
+# The time-related tests with TIME_ZONE in a zone with a daylight-saving change and in one
+# with a half-hour offset, on SQLite, PostgreSQL and MariaDB (time-zone tables not loaded).
+TZ_TESTS := tests/test_time_zones.py tests/test_admin_time_zones.py tests/test_tokens.py \
+	tests/test_codes.py tests/test_api_keys.py tests/test_admin_tokens.py \
+	tests/test_admin_api_keys.py tests/test_commands.py tests/test_ratelimit.py
+test-timezones: $(INSTALLED_MYSQL)
+	@set -e; for db in sqlite postgresql mysql; do for zone in America/New_York Asia/Kolkata; do \
+		echo "== $$db, TIME_ZONE = $$zone"; \
+		SECURETOKENS_TEST_DB=$$db SECURETOKENS_TEST_TZ=$$zone \
+			$(PY) -m pytest -q -p no:randomly $(PYTEST_ARGS) $(TZ_TESTS); \
+	done; done
+
+# The mail senders with a real worker process on the test database: SQLite in a file, or
+# the server that SECURETOKENS_TEST_DB names. The worker writes mail files the test reads.
+WORKER_TESTS := DJANGO_SETTINGS_MODULE=tests.settings_queues $(PY) -m pytest -m worker $(PYTEST_ARGS)
+test-celery: $(INSTALLED)
+	$(WORKER_TESTS) tests/test_worker_celery.py
+
+test-django-tasks: $(INSTALLED)
+	$(WORKER_TESTS) tests/test_worker_django_tasks.py
 
 # Property-based fuzzing with CI's fixed, derandomised budget: 1,250 inputs for each of the
 # 11 fuzz tests (3 engine, 8 HTTP and forms), 13,750 in all; prints the total and the time.

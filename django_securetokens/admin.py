@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .admin_api_keys import APIKeyAdmin
+from .admin_dates import DateHierarchyWhereSupported
 from .models import APIKey, SecureToken, State
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(SecureToken)
-class SecureTokenAdmin(SecureTokenAdminBase):
+class SecureTokenAdmin(DateHierarchyWhereSupported, SecureTokenAdminBase):
     """Read-only: tokens are issued by the flows, never typed in by hand."""
 
     list_display = [
@@ -70,7 +71,7 @@ class SecureTokenAdmin(SecureTokenAdminBase):
         "state_display",
         "attempts",
     ]
-    list_filter = ["purpose", "kind", StateFilter]
+    list_filter = ["purpose", "kind", StateFilter, "created_at"]
     search_fields = ["selector", "email", "purpose"]
     fields = readonly_fields = _VISIBLE_FIELDS
     list_select_related = ["user"]

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from . import ratelimit
+from .admin_dates import DateHierarchyWhereSupported
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey, State
@@ -165,7 +166,7 @@ class APIKeyStateFilter(admin.SimpleListFilter):
         return cast("APIKeyQuerySet", queryset).in_state(State(value))
 
 
-class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignore[type-arg]
     """Issue, list, rotate and revoke API keys; only staff with the model's ``add`` (issue)
     or ``change`` (rotate, revoke) permission may (R-59). Keys are revoked, never deleted,
     so their history stays."""

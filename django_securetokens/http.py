@@ -38,7 +38,8 @@ REALM = "api"
 HEADERS = ("Authorization", "X-API-Key")
 
 _RESULT = "_securetokens_api_key"  # request attribute: APIKey, None, or a Refusal
-_MISPLACED: Final = object()  # a key offered outside the accepted headers
+_MISPLACED: Final = object()  # a key offered in the query string or a cookie
+_CONFLICTING: Final = object()  # two different keys in the two accepted headers
 # RFC 6750 scope-token characters; anything else is left out of the challenge.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
@@ -145,7 +146,7 @@ def _presented_key(request: HttpRequest) -> Any:
         bearer = ""
     other = request.META.get("HTTP_X_API_KEY")
     if bearer is not None and other is not None and bearer != other:
-        return _MISPLACED  # two different keys: refuse rather than guess
+        return _CONFLICTING  # refuse rather than guess
     return bearer if bearer is not None else other
 
 
@@ -189,6 +190,11 @@ def _remember(request: HttpRequest, presented: Any) -> None:
 def _authenticate(request: HttpRequest, presented: Any) -> APIKey | None:
     if presented is None:
         return None
+    if presented is _MISPLACED:
+        # Any web page can make a browser put a key-shaped string in a URL or a cookie, so
+        # counting these would let it lock a whole office's header keys out with 429. They
+        # are refused before any lookup, so they let nobody guess anything.
+        raise invalid()
     client = ratelimit.client_key(request)
     # A client over its failure budget is refused before its key is even looked at, so
     # the limit bounds guessing and spares the database. Bad input counts.
@@ -196,8 +202,8 @@ def _authenticate(request: HttpRequest, presented: Any) -> APIKey | None:
     if full is not None:
         raise throttled(full)
     try:
-        if presented is _MISPLACED:
-            raise TokenError("misplaced key")
+        if presented is _CONFLICTING:
+            raise TokenError("two different keys")
         return APIKey.objects.authenticate(presented)
     except TokenError:
         allowed = limits.API_KEY_FAILURE.hit(client)

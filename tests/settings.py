@@ -13,7 +13,9 @@ import django
 SECRET_KEY = "tests-only-secret-key-that-is-long-enough-to-be-realistic-0123456789"
 DEBUG = False
 USE_TZ = True
-TIME_ZONE = "UTC"
+# `make test-timezones` runs the time-related tests in zones with a daylight-saving change
+# and with a half-hour offset.
+TIME_ZONE = os.environ.get("SECURETOKENS_TEST_TZ", "UTC")
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 _DB = os.environ.get("SECURETOKENS_TEST_DB", "sqlite")

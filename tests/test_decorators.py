@@ -263,13 +263,14 @@ def test_the_block_ends_with_the_window(api_key):
 
 @pytest.mark.usefixtures("frozen_clock")
 @override_settings(SECURETOKENS=THREE_PER_MINUTE)
-def test_bad_input_and_misplaced_keys_count_but_missing_keys_do_not(api_key):
+def test_bad_input_counts_but_missing_and_misplaced_keys_do_not(api_key):
     client = Client()
     for _ in range(10):
         assert client.get(WHOAMI).status_code == 401
+        assert client.get(WHOAMI, {"api_key": api_key[1]}).status_code == 401
     client.get(WHOAMI, headers={"Authorization": "Bearer junk"})
     client.get(WHOAMI, headers=bearer("x" * 1_000_000))
-    client.get(WHOAMI, {"api_key": api_key[1]})
+    client.get(WHOAMI, headers={"X-API-Key": "\0"})
     assert client.get(WHOAMI, headers={"Authorization": "Bearer junk"}).status_code == 429
 
 

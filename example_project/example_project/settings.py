@@ -135,3 +135,16 @@ SECURETOKENS = {
     "SELF_SERVICE_API_KEYS": True,
     "SELF_SERVICE_API_KEY_SCOPES": ["orders:read"],
 }
+
+# Mail jobs run in a background thread of the web process. To send them through a real task
+# queue instead (docs/howto/task_queue.rst), start both the site and a worker with
+#   EXAMPLE_TASK_QUEUE=django-tasks: `manage.py migrate`, then `manage.py db_worker`;
+#   EXAMPLE_TASK_QUEUE=celery: `celery -A example_project worker` (RabbitMQ on 127.0.0.1).
+EXAMPLE_TASK_QUEUE = os.environ.get("EXAMPLE_TASK_QUEUE", "")
+if EXAMPLE_TASK_QUEUE == "django-tasks":
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    SECURETOKENS["EMAIL_SENDER"] = "django_securetokens.contrib.django_tasks.enqueue"
+elif EXAMPLE_TASK_QUEUE == "celery":
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1//")
+    SECURETOKENS["EMAIL_SENDER"] = "django_securetokens.contrib.celery.enqueue"
