@@ -1,4 +1,5 @@
-"""docs/howto/password_reset.rst's warning about a Redis cache without its client library."""
+"""Claims of docs/howto/password_reset.rst: a Redis cache without its client library, and
+who may reset a password."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import pytest
 from django.core import mail
 from django.core.cache import caches
 from django.urls import reverse
+
+from django_securetokens.forms import PasswordResetRequestForm
+from django_securetokens.views.password_reset import PasswordResetView, send_password_reset
 
 from .factories import UserFactory
 
@@ -43,3 +47,23 @@ def test_the_howtos_cache_probe_fails_loudly(broken_redis):
     """The one-line probe the how-to gives raises instead of printing nothing."""
     with pytest.raises(Exception):  # noqa: B017 - ImportError or a connection error
         caches["default"].set("ping", 1, 5)
+
+
+class StaffOnlyForm(PasswordResetRequestForm):
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if user.is_staff)
+
+
+class StaffOnlyResetView(PasswordResetView):
+    form_class = StaffOnlyForm
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("is_staff", [False, True])
+def test_a_form_class_set_on_a_view_subclass_decides_who_gets_mail(is_staff):
+    """The how-to's recipe: the mail job rebuilds the view from its class, so the subclass's
+    form decides, off the request path."""
+    user = UserFactory(is_staff=is_staff)
+    job = StaffOnlyResetView().job_kwargs("https://testserver.example")
+    send_password_reset(**job, email=user.email)
+    assert [message.to for message in mail.outbox] == ([[user.email]] if is_staff else [])
