@@ -114,6 +114,16 @@ def email_verification() -> None:
     expect(client.post("/accounts/email/verify/code/", {"code": codes[0]}), 302)
     row = VerifiedEmail.objects.get(user=user)
     assert row.email == EMAIL, row.email
+    # The link instead of the code, for a second account (the first one's mails are
+    # rate-limited to one a minute): GET only shows a button, the POST verifies.
+    other = get_user_model().objects.create_user("grace", "grace@example.com", PASSWORD)
+    client.force_login(other)
+    expect(client.post("/accounts/email/verify/"), 302, "/accounts/email/verify/code/")
+    link = link_in(last_mail())
+    expect(client.get(link), 200)
+    assert not VerifiedEmail.objects.filter(user=other).exists(), "a GET verified the address"
+    expect(client.post(link), 302)
+    assert VerifiedEmail.objects.get(user=other).email == "grace@example.com"
     print("email verification: ok")
 
 
