@@ -202,6 +202,19 @@ def test_the_tutorial_builds_a_working_project(tmp_path):
     walked = [step.path for step in steps if step.kind == "walkthrough"]
     assert walked == ["password-reset", "email-verification", "api-keys"]
     assert kinds.count("include") >= 10
+    # Every file and every marked region in docs/tutorial/ is shown to the reader.
+    folder = DOCS / "tutorial"
+    on_disk = {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
+    shown = [step for step in steps if step.kind == "include"]
+    assert {step.path.removeprefix("tutorial/") for step in shown} == on_disk
+    for path in on_disk:
+        regions = set(re.findall(r"^# \[(\w+)\]$", (folder / path).read_text(), re.MULTILINE))
+        used = {
+            step.options["start-after"].removeprefix("# [").removesuffix("]")
+            for step in shown
+            if step.path == f"tutorial/{path}" and "start-after" in step.options
+        }
+        assert regions == used, path
 
 
 def test_a_broken_snippet_fails_the_build(tmp_path):
