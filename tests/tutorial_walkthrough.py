@@ -59,6 +59,9 @@ def link_in(mail: str) -> str:
 
 
 def password_reset() -> None:
+    # The user is signed in elsewhere too: the reset must end that session.
+    elsewhere = browser()
+    elsewhere.force_login(get_user_model().objects.get(username=USERNAME))
     client = browser()
     expect(client.get("/"), 200)
     login_page = client.get("/accounts/login/")
@@ -72,6 +75,10 @@ def password_reset() -> None:
     )
     expect(client.get("/accounts/password-reset/sent/"), 200)
     link = link_in(last_mail())
+    # An address without an account gets the very same answer, and no mail.
+    unknown = client.post("/accounts/password-reset/", {"email": "nobody@example.com"})
+    expect(unknown, 302, "/accounts/password-reset/sent/")
+    assert link_in(last_mail()) == link, "a mail went to an address without an account"
     expect(client.get(link), 302, "/accounts/password-reset/set-password/")
     expect(client.get("/accounts/password-reset/set-password/"), 200)
     new_password = PASSWORD + "-renewed"
@@ -85,6 +92,7 @@ def password_reset() -> None:
     )
     expect(client.get("/accounts/password-reset/complete/"), 200)
     expect(client.get(link), 200)  # used: the "invalid or expired link" page
+    assert b"Signed in as" not in elsewhere.get("/").content, "the other session survived"
     # The new password signs in and lands on the home page (LOGIN_REDIRECT_URL).
     signed_in = client.post(
         "/accounts/login/", {"username": USERNAME, "password": new_password, "next": ""}
@@ -160,7 +168,13 @@ def api_keys() -> None:
 
     _, unscoped = APIKey.objects.issue(name="no scopes", user=None)
     expect(api.get("/api/orders/", HTTP_AUTHORIZATION=f"Bearer {unscoped}"), 403)
-    APIKey.objects.get(name="tutorial").revoke()
+    # Revoked from the admin's list, it stops working at once.
+    revoked = admin.post(
+        "/admin/django_securetokens/apikey/",
+        {"action": "revoke_keys", "_selected_action": [APIKey.objects.get(name="tutorial").pk]},
+    )
+    expect(revoked, 302, "/admin/django_securetokens/apikey/")
+    assert APIKey.objects.get(name="tutorial").revoked_at is not None, "the action revoked nothing"
     expect(api.get("/api/whoami/", HTTP_AUTHORIZATION=f"Bearer {key}"), 401)
     print("API keys: ok")
 
