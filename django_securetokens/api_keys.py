@@ -162,7 +162,7 @@ class APIKeyManager(models.Manager["APIKey"]):
         """Give *api_key* a new secret in place (name, owner and scopes are kept).
 
         The old secret keeps working for *grace* (a ``timedelta``), or stops at once.
-        Returns ``(api_key, new_secret)``.
+        Returns ``(api_key, new_secret)``; raises :class:`RevokedToken` for a revoked key.
         """
         prefix = setting("API_KEY_PREFIX")
         _, verifier, secret = crypto.new_api_key(
@@ -178,7 +178,10 @@ class APIKeyManager(models.Manager["APIKey"]):
             "previous_key_id": api_key.key_id if grace else "",
             "previous_expires_at": now + grace if grace else None,
         }
-        self.filter(pk=api_key.pk).update(**changes)
+        # Judged on the row, not on *api_key*, which may predate a revocation: a revoked
+        # key must not hand out a secret that can never authenticate.
+        if not self.filter(pk=api_key.pk, revoked_at__isnull=True).update(**changes):
+            raise RevokedToken("revoked")
         for field, value in changes.items():
             setattr(api_key, field, value)
         return api_key, secret

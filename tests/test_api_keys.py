@@ -324,6 +324,22 @@ def test_revoking_a_rotated_key_kills_both_secrets(api_key):
             APIKey.objects.authenticate(secret)
 
 
+@pytest.mark.parametrize("stale", [False, True], ids=["fresh", "stale-instance"])
+def test_a_revoked_key_cannot_be_rotated(api_key, stale):
+    key, old = api_key
+    if stale:  # revoked elsewhere (the admin, another process) after this instance was read
+        APIKey.objects.get(pk=key.pk).revoke()
+    else:
+        key.revoke()
+    digest = APIKey.objects.get(pk=key.pk).digest
+    with pytest.raises(RevokedToken):
+        APIKey.objects.rotate(key, grace=timedelta(hours=1))
+    row = APIKey.objects.get(pk=key.pk)
+    assert (row.digest, row.previous_digest) == (digest, None)
+    with pytest.raises(RevokedToken):
+        APIKey.objects.authenticate(old)
+
+
 # --- key versions -----------------------------------------------------------------------------
 
 

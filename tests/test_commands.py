@@ -3,9 +3,11 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -13,6 +15,8 @@ from django_securetokens.exceptions import RevokedToken
 from django_securetokens.models import APIKey, SecureToken
 
 from .factories import UserFactory
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def run(*args: str, stdin: str | None = None) -> str:
@@ -100,6 +104,48 @@ def test_purgesecuretokens():
     SecureToken.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=30))
     assert run("purgesecuretokens", "--batch-size", "1") == "Deleted 1 secure token(s)."
     assert SecureToken.objects.count() == 1
+
+
+def _expired_token() -> SecureToken:
+    """A token past retention: expired 30 days ago."""
+    token, _ = SecureToken.objects.issue(UserFactory(), purpose="password_reset")
+    SecureToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(days=30))
+    return token
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("verbosity", "expected"), [(0, ""), (1, "Deleted 1 secure token(s).\n")])
+def test_purgesecuretokens_verbosity_zero_prints_nothing_and_still_purges(verbosity, expected):
+    _expired_token()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("purgesecuretokens", verbosity=verbosity, stdout=out, stderr=err)
+    assert (out.getvalue(), err.getvalue()) == (expected, "")
+    assert not SecureToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_purgesecuretokens_cron_line_of_the_howto_prints_nothing():
+    """Cron mails whatever a job prints, so the documented daily line must print nothing."""
+    howto = (DOCS / "howto" / "purging.rst").read_text()
+    (line,) = [line for line in howto.splitlines() if "manage.py purgesecuretokens --" in line]
+    name, *args = line.split("manage.py ", 1)[1].split()
+    _expired_token()
+    out, err = io.StringIO(), io.StringIO()
+    call_command(name, *args, stdout=out, stderr=err)
+    assert (out.getvalue(), err.getvalue()) == ("", "")
+    assert not SecureToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_purgesecuretokens_refuses_a_negative_retention_with_the_check_the_howto_names(settings):
+    """From the command line Django runs the system checks first (``skip_checks=False``)."""
+    settings.SECURETOKENS = {"RETENTION": timedelta(days=-1)}
+    token = _expired_token()
+    with pytest.raises(SystemCheckError) as refused:
+        call_command("purgesecuretokens", skip_checks=False, stdout=io.StringIO())
+    (check_id,) = re.findall(r"securetokens\.E\d{3}", str(refused.value))
+    assert f"check ``{check_id}``" in (DOCS / "howto" / "purging.rst").read_text()
+    assert SecureToken.objects.filter(pk=token.pk).exists()
 
 
 @pytest.mark.django_db

@@ -15,6 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=1000)
 
-    def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
+    def handle(self, *args: Any, batch_size: int, verbosity: int, **options: Any) -> None:
         deleted = SecureToken.objects.purge(batch_size=batch_size)
-        self.stdout.write(f"Deleted {deleted} secure token(s).")
+        # Cron mails whatever a job prints: --verbosity 0 must print nothing.
+        if verbosity > 0:
+            self.stdout.write(f"Deleted {deleted} secure token(s).")
