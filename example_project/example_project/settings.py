@@ -3,6 +3,7 @@
 SQLite in ``example_project/db.sqlite3`` by default. Set ``DATABASE_URL`` to try another
 database, e.g. ``postgresql://postgres@127.0.0.1:5432/securetokens_demo`` or
 ``mysql://root@127.0.0.1:3306/securetokens_demo`` (needs the matching extra installed).
+Set ``REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/0``) to keep rate-limit counters in Redis.
 """
 
 from __future__ import annotations
@@ -127,3 +128,14 @@ else:
 DEFAULT_FROM_EMAIL = "demo@example.com"
 
 SECURETOKENS = {"BASE_URL": "http://127.0.0.1:8000"}
+
+# Rate-limit counters live in the default cache, per process unless REDIS_URL is set. With
+# Redis, `manage.py check` reports a missing `redis` package (securetokens.E021) or a server
+# that does not answer (securetokens.W006): while it is down no reset mail goes out.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
