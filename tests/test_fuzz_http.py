@@ -24,7 +24,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_securetokens import crypto
+from django_securetokens import crypto, limits
 from django_securetokens.forms import (
     EmailChangeForm,
     PasswordResetRequestForm,
@@ -77,14 +77,8 @@ def post_raw(client: Client, path: str, body: bytes):
 
 @pytest.fixture(autouse=True)
 def _no_ip_limits(settings):
-    settings.SECURETOKENS = {
-        **settings.SECURETOKENS,
-        "PASSWORD_RESET_RATE_PER_IP": None,
-        "PASSWORD_RESET_CONFIRM_RATE_PER_IP": None,
-        "EMAIL_VERIFICATION_CODE_RATE_PER_IP": None,
-        "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": None,
-        "API_KEY_FAILURE_RATE_PER_IP": None,
-    }
+    per_client = {limit.setting: None for limit in limits.ALL if limit.setting.endswith("_PER_IP")}
+    settings.SECURETOKENS = {**settings.SECURETOKENS, **per_client}
 
 
 def snapshot():

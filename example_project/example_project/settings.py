@@ -3,6 +3,7 @@
 SQLite in ``example_project/db.sqlite3`` by default. Set ``DATABASE_URL`` to try another
 database, e.g. ``postgresql://postgres@127.0.0.1:5432/securetokens_demo`` or
 ``mysql://root@127.0.0.1:3306/securetokens_demo`` (needs the matching extra installed).
+Set ``REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/0``) to keep rate-limit counters in Redis.
 """
 
 from __future__ import annotations
@@ -148,3 +149,14 @@ if EXAMPLE_TASK_QUEUE == "django-tasks":
 elif EXAMPLE_TASK_QUEUE == "celery":
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1//")
     SECURETOKENS["EMAIL_SENDER"] = "django_securetokens.contrib.celery.enqueue"
+
+# Rate-limit counters live in the default cache, per process unless REDIS_URL is set. With
+# Redis, `manage.py check` reports a missing `redis` package (securetokens.E021) or a server
+# that does not answer (securetokens.W006): while it is down no reset mail goes out.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
