@@ -303,7 +303,7 @@ def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
 
 
 def _check_self_service(merged: dict[str, Any]) -> list[CheckMessage]:
-    """The personal API-key settings (R-79, R-85): securetokens.E018."""
+    """The personal API-key settings (R-79, R-85): securetokens.E026."""
     from .http import _SCOPE_TOKEN  # RFC 6750 scope characters, as the challenges use
 
     scopes = merged["SELF_SERVICE_API_KEY_SCOPES"]
@@ -323,4 +323,4 @@ def _check_self_service(merged: dict[str, Any]) -> list[CheckMessage]:
             problems.append(f"{name} must be (most failures, window in seconds) pairs")
     if merged["SELF_SERVICE_API_KEYS"] and not apps.is_installed("django.contrib.sessions"):
         problems.append("SELF_SERVICE_API_KEYS needs django.contrib.sessions")
-    return [Error(f"SECURETOKENS: {problem}.", id="securetokens.E018") for problem in problems]
+    return [Error(f"SECURETOKENS: {problem}.", id="securetokens.E026") for problem in problems]

@@ -271,17 +271,17 @@ def test_a_user_without_a_password_cannot_pass_sudo_mode(client):
         ({"SELF_SERVICE_REAUTH_RATE_PER_IP": ((0, 60),)}, "SELF_SERVICE_REAUTH_RATE_PER_IP"),
     ],
 )
-def test_check_e018(settings, override, problem):
+def test_check_e026(settings, override, problem):
     settings.SECURETOKENS = {**ON, **override}
-    errors = [m for m in checks.check_settings() if m.id == "securetokens.E018"]
+    errors = [m for m in checks.check_settings() if m.id == "securetokens.E026"]
     assert len(errors) == 1 and isinstance(errors[0], Error)
     assert errors[0].msg.startswith(f"SECURETOKENS: {problem} must be ")
 
 
-def test_check_e018_needs_sessions(settings):
+def test_check_e026_needs_sessions(settings):
     apps = [a for a in settings.INSTALLED_APPS if a != "django.contrib.sessions"]
     settings.INSTALLED_APPS = apps
-    errors = [m for m in checks.check_settings() if m.id == "securetokens.E018"]
+    errors = [m for m in checks.check_settings() if m.id == "securetokens.E026"]
     assert [e.msg for e in errors] == [
         "SECURETOKENS: SELF_SERVICE_API_KEYS needs django.contrib.sessions."
     ]
@@ -289,7 +289,7 @@ def test_check_e018_needs_sessions(settings):
 
 def test_default_settings_pass_the_check(settings):
     settings.SECURETOKENS = ON
-    assert not [m for m in checks.check_settings() if m.id == "securetokens.E018"]
+    assert not [m for m in checks.check_settings() if m.id == "securetokens.E026"]
 
 
 @override_settings(SECURETOKENS={**ON, "SELF_SERVICE_API_KEY_LIMIT": 1})
