@@ -295,3 +295,40 @@ def test_the_limit_message_is_singular(signed_in):
     assert shown_key(create(signed_in))
     errors = create(signed_in, name="again").context["form"].non_field_errors()
     assert errors == ["You already have 1 live key, the most allowed. Revoke one first."]
+
+
+# --- the new key is in one response and nowhere else (R-06, R-65) --------------------------
+
+
+def test_the_new_key_is_left_nowhere(signed_in, user, caplog, settings):
+    import logging
+
+    from .conftest import cache_entries
+    from .test_audit import sessions
+    from .test_storage import dump_cells, encodings
+
+    for name in [None, *logging.root.manager.loggerDict]:
+        caplog.set_level(logging.DEBUG, logger=name)
+    create(signed_in, password="wrong")  # a failed sudo check, logged and counted
+    created = create(signed_in)
+    secret = shown_key(created)
+    body = secret.split("_")[-1][12:]  # the part after the public selector
+    signed_in.get("/api/whoami/", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    listing = signed_in.get(LIST).content.decode()
+    signed_in.post(f"/accounts/api-keys/{APIKey.objects.get().pk}/revoke/")
+    signed_in.get("/api/whoami/", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    logs = [f"{r.getMessage()} {r.args} {r.exc_text or ''}" for r in caplog.records]
+    places = {
+        "database": "\n".join(dump_cells()),
+        "sessions": "\n".join(sessions()),
+        "cache": "\n".join(f"{key} {value!r}" for key, value in cache_entries()),
+        "logs": "\n".join(logs),
+        "list page": listing,
+    }
+    assert places["logs"] and places["sessions"] and places["cache"]
+
+    def found(text):
+        return [form for form in encodings(body) if form in text]
+
+    assert found(created.content.decode())  # the search finds the key where it is shown
+    assert {place: found(text) for place, text in places.items() if found(text)} == {}
