@@ -1,4 +1,4 @@
-"""securetokens.W006: the django.tasks sender needs a task backend that has workers."""
+"""securetokens.W007: the django.tasks sender needs a task backend that has workers."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ pytest.importorskip("django_tasks_db")  # a backend with workers, from the tasks
 FRAMEWORK = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
 
 
-def w006():
-    return [m for m in run_checks(tags=["security"]) if m.id == "securetokens.W006"]
+def sender_warnings():
+    return [m for m in run_checks(tags=["security"]) if m.id == "securetokens.W007"]
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def tasks_sender(settings):
 
 def test_other_senders_are_not_judged(settings):
     settings.TASKS = {"default": {"BACKEND": f"{FRAMEWORK}.backends.dummy.DummyBackend"}}
-    assert w006() == []
+    assert sender_warnings() == []
 
 
 @pytest.mark.usefixtures("tasks_sender")
@@ -39,17 +39,17 @@ def test_other_senders_are_not_judged(settings):
 )
 def test_a_backend_without_workers_is_a_warning(settings, backend, expected):
     settings.TASKS = {"default": {"BACKEND": backend}}
-    (message,) = w006()
+    (message,) = sender_warnings()
     assert expected in message.msg and "R-36" in message.msg
 
 
 @pytest.mark.usefixtures("tasks_sender")
 def test_a_backend_with_workers_passes(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    assert w006() == []
+    assert sender_warnings() == []
 
 
 @pytest.mark.usefixtures("tasks_sender")
 def test_a_missing_tasks_framework_is_left_to_e017(monkeypatch):
     monkeypatch.setitem(sys.modules, "django_securetokens.contrib.django_tasks", None)
-    assert w006() == []
+    assert sender_warnings() == []

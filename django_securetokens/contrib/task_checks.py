@@ -15,7 +15,7 @@ _IN_PROCESS = {"ImmediateBackend", "DummyBackend"}
 
 
 def check_task_backend(**kwargs: Any) -> list[CheckMessage]:
-    """``securetokens.W006``: the sender's backend runs jobs in the request, or never."""
+    """``securetokens.W007``: the sender's backend runs jobs in the request, or never."""
     if setting("EMAIL_SENDER") != SENDER:
         return []
     try:
@@ -33,6 +33,6 @@ def check_task_backend(**kwargs: Any) -> list[CheckMessage]:
             "exists (R-36); DummyBackend never sends it.",
             hint="Configure TASKS with a backend that has workers, such as "
             "django_tasks_db.DatabaseBackend.",
-            id="securetokens.W006",
+            id="securetokens.W007",
         )
     ]
