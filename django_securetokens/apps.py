@@ -13,10 +13,12 @@ class SecureTokensConfig(AppConfig):
     def ready(self) -> None:
         from .checks import check_flows, check_password_reset, check_settings
         from .conf import setting
+        from .contrib.task_checks import check_task_backend
 
         checks.register(check_settings, checks.Tags.security)
         checks.register(check_password_reset, checks.Tags.security)
         checks.register(check_flows, checks.Tags.security)
+        checks.register(check_task_backend, checks.Tags.security)
         if setting("ADMIN_USER_ACTION") and apps.is_installed("django.contrib.admin"):
             from .admin_users import attach_user_action
 

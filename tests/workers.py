@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from django_securetokens.models import SecureToken
@@ -53,7 +55,13 @@ def start(*args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def empty_mail_dir() -> None:
+def send_through(django_settings, sender: str) -> None:
+    """Send mail through *sender* (a module of ``django_securetokens.contrib``), starting
+    from an empty mail folder."""
+    django_settings.SECURETOKENS = {
+        **django_settings.SECURETOKENS,
+        "EMAIL_SENDER": f"django_securetokens.contrib.{sender}.enqueue",
+    }
     shutil.rmtree(settings.MAIL_DIR, ignore_errors=True)
 
 
@@ -104,10 +112,14 @@ def link_works(path: str) -> bool:
     return response.status_code == 302 and response["Location"] == SET
 
 
-def request_reset() -> None:
-    """A reset request for an account that exists, as a browser sends it."""
-    UserFactory(email=ADDRESS)
-    assert Client().post(RESET, {"email": ADDRESS}).status_code == 302
+def request_reset(address: str = ADDRESS) -> list[str]:
+    """A reset request for *address*, as a browser sends it; the account of
+    :data:`ADDRESS` exists. Return the statements the request ran, without their values."""
+    if not get_user_model().objects.filter(email=ADDRESS).exists():
+        UserFactory(email=ADDRESS)
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().post(RESET, {"email": address}).status_code == 302
+    return [query["sql"].split(" VALUES ", 1)[0] for query in queries]
 
 
 def assert_one_live_link(messages: list[EmailMessage]) -> None:
