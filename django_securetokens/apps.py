@@ -11,11 +11,12 @@ class SecureTokensConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .checks import check_password_reset, check_settings
+        from .checks import check_base_template, check_password_reset, check_settings
         from .conf import setting
 
         checks.register(check_settings, checks.Tags.security)
         checks.register(check_password_reset, checks.Tags.security)
+        checks.register(check_base_template, checks.Tags.templates)
         if setting("ADMIN_USER_ACTION") and apps.is_installed("django.contrib.admin"):
             from .admin_users import attach_user_action
 

@@ -11,6 +11,8 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
 from django.utils.module_loading import import_string
 
 from . import crypto
@@ -299,3 +301,26 @@ def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def check_base_template(**kwargs: Any) -> list[CheckMessage]:
+    """Check that ``BASE_TEMPLATE``, when set, names a template that loads."""
+    name = get_settings()["BASE_TEMPLATE"]
+    if name is None:
+        return []
+    problem = "must be a template name or None"
+    if isinstance(name, str):
+        try:
+            get_template(name)
+        except (TemplateDoesNotExist, TemplateSyntaxError) as error:
+            problem = f"cannot be loaded ({type(error).__name__})"
+        else:
+            return []
+    return [
+        Error(
+            f"SECURETOKENS['BASE_TEMPLATE'] = {name!r} {problem}.",
+            hint="Name the site's base template, which must have a 'content' block, or set "
+            "it to None for the app's standalone pages.",
+            id="securetokens.E018",
+        )
+    ]

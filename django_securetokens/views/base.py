@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+
+from django_securetokens.conf import setting
+
+
+def login_url() -> str | None:
+    """``LOGIN_URL`` resolved to a path, or None when it names no URL of this site."""
+    try:
+        return resolve_url(settings.LOGIN_URL)
+    except NoReverseMatch:
+        return None
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -40,6 +54,12 @@ class TokenPageMixin:
         # log the whole context at DEBUG, and with it the request path holding the token.
         kwargs.setdefault("rate_limited", False)
         kwargs.setdefault("throttled", False)
+        # The frame every page is drawn in (base.html): the site's own base template or
+        # standalone.html, with the site's name and a way home.
+        kwargs.setdefault("securetokens_base_template", setting("BASE_TEMPLATE"))
+        kwargs.setdefault("site_name", get_current_site(self.request).name)  # type: ignore[attr-defined]
+        kwargs.setdefault("home_url", "/")
+        kwargs.setdefault("login_url", login_url())
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
         return context
 

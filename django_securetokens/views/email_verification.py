@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -39,11 +40,12 @@ from django.views.generic import FormView, TemplateView
 
 from django_securetokens.conf import EMAIL_CHANGE, EMAIL_VERIFICATION, get_policy, setting
 from django_securetokens.emails import absolute_url, render_email, send_email
-from django_securetokens.exceptions import TokenError
+from django_securetokens.exceptions import TokenError, TooManyAttempts
 from django_securetokens.forms import EmailChangeForm, VerificationCodeForm
 from django_securetokens.managers import _normalize_email
 from django_securetokens.models import SecureToken
 from django_securetokens.ratelimit import client_ip, client_key, hit
+from django_securetokens.resend import remember, seconds_to_wait
 from django_securetokens.signals import email_verified
 from django_securetokens.views.base import TokenPageMixin, unlogged
 
@@ -77,6 +79,10 @@ class Pending:
     email: str
     user: AbstractBaseUser | None
     next_url: str | None
+    #: Whether this session's own request issued a code (not one suppressed by a limit).
+    issued: bool = False
+    #: When this session asked for mail for this address (epoch seconds), newest last.
+    asked: list[int] | None = None
 
 
 def _email_of(user: AbstractBaseUser) -> str:
@@ -115,19 +121,27 @@ def start_email_verification(
     """
     confirm_url_name, template_prefix = FLOWS[purpose]
     address = _normalize_email(email)
-    request.session[SESSION_KEY] = {
+    rates = setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")
+    previous = request.session.get(SESSION_KEY)
+    same = isinstance(previous, dict) and previous.get("email") == address
+    asked = previous.get("asked") if same and isinstance(previous, dict) else None
+    record = {
         "purpose": purpose,
         "email": address,
         "user": None if user is None else str(user.pk),
         "next": next_url,
+        "asked": remember(asked, time.time(), rates),
+        "issued": False,
     }
+    request.session[SESSION_KEY] = record
     user_pk = None if user is None else user.pk
-    if not hit("verification_mail", address, setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")):
+    if not hit("verification_mail", address, rates):
         logger.info("Verification mail (%s) for user %s suppressed by a limit", purpose, user_pk)
         return False
     data = {"next": next_url} if next_url else None
     _, secret = SecureToken.objects.issue(user, purpose=purpose, email=address, data=data)
     _, code = SecureToken.objects.issue_code(user=user, purpose=purpose, email=address)
+    request.session[SESSION_KEY] = {**record, "issued": True}
     policy, now = get_policy(purpose), timezone.now()
     context = {
         "user": user,
@@ -170,7 +184,15 @@ def pending_verification(request: HttpRequest) -> Pending | None:
         if not request.user.is_authenticated or str(request.user.pk) != data["user"]:
             return None
         user = request.user
-    return Pending(data["purpose"], data["email"], user, data.get("next"))
+    asked = data.get("asked")
+    return Pending(
+        data["purpose"],
+        data["email"],
+        user,
+        data.get("next"),
+        issued=data.get("issued") is True,
+        asked=asked if isinstance(asked, list) else None,
+    )
 
 
 def _safe_next(request: HttpRequest, url: object) -> str | None:
@@ -229,6 +251,10 @@ class EmailVerificationView(TokenPageMixin, TemplateView):
     template_name = "django_securetokens/email_verification.html"
     title = _("Verify your email address")
     referrer_policy = "same-origin"  # its form POSTs back (see TokenPageMixin)
+    #: ``callable(user) -> bool``: whether the user's current address is verified already,
+    #: as the site records it (see the ``email_verified`` signal). The page then offers no
+    #: verification. ``None``: the app cannot know, and always offers one.
+    is_verified: Callable[[Any], bool] | None = None
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
@@ -237,6 +263,9 @@ class EmailVerificationView(TokenPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs["email"] = _email_of(self.request.user)  # type: ignore[arg-type]
+        kwargs["already_verified"] = bool(
+            kwargs["email"] and self.is_verified and self.is_verified(self.request.user)
+        )
         return super().get_context_data(**kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -283,6 +312,11 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs["pending"] = self.pending
+        if self.pending is not None:
+            # From this session's own requests only, so it tells nobody about anyone else's.
+            rates = setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")
+            wait = seconds_to_wait(self.pending.asked, time.time(), rates)
+            kwargs["resend_wait_minutes"] = -(-wait // 60)
         return super().get_context_data(**kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -304,8 +338,11 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
                 form.cleaned_data["code"], pending.purpose, user=pending.user, email=pending.email
             )
             complete_verification(self.request, token, type(self))
-        except TokenError:
-            form.add_error("code", form.error_messages["invalid_code"])
+        except TokenError as error:
+            # "Used up" only for the code this session was sent: the session already knows
+            # that code exists, so saying so reveals nothing about anyone else's.
+            used_up = isinstance(error, TooManyAttempts) and pending.issued
+            form.add_error("code", form.error_messages["used_up" if used_up else "invalid_code"])
             return self.form_invalid(form)
         return HttpResponseRedirect(
             _safe_next(self.request, pending.next_url) or self.get_success_url()
@@ -336,7 +373,8 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
         token = self.check_token(kwargs["token"])
         if not isinstance(token, SecureToken):
             return token
-        return self.render_to_response(self.get_context_data(may_confirm=self.may_confirm(token)))
+        context = self.get_context_data(may_confirm=self.may_confirm(token), email=token.email)
+        return self.render_to_response(context)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         token = self.check_token(kwargs["token"])

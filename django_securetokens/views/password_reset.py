@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -29,8 +28,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.db import transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.shortcuts import resolve_url
-from django.urls import NoReverseMatch, reverse, reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
@@ -47,7 +45,7 @@ from django_securetokens.models import SecureToken
 from django_securetokens.ratelimit import client_ip, client_key, hit
 from django_securetokens.tasks import enqueue, name_of, task
 
-from .base import TokenPageMixin, unlogged
+from .base import TokenPageMixin, login_url, unlogged
 
 logger = logging.getLogger("django_securetokens")
 
@@ -72,14 +70,6 @@ def is_eligible(user: AbstractBaseUser | None) -> bool:
 
 def _origin_site_name(origin: str) -> str:
     return urlsplit(origin).hostname or origin
-
-
-def _login_url() -> str | None:
-    """``LOGIN_URL`` resolved to a path, or None when it names no URL of this site."""
-    try:
-        return resolve_url(settings.LOGIN_URL)
-    except NoReverseMatch:
-        return None
 
 
 class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]
@@ -378,7 +368,7 @@ def send_password_changed(*, user_pk: str, origin: str, template_prefix: str) ->
         "user": user,
         "origin": origin,
         "site_name": _origin_site_name(origin),
-        "login_url": origin + (_login_url() or "/"),
+        "login_url": origin + (login_url() or "/"),
     }
     send_email(render_email(template_prefix, context, to=to), user_pk=user.pk)
 
@@ -388,7 +378,3 @@ class PasswordResetCompleteView(TokenPageMixin, TemplateView):
 
     template_name = "django_securetokens/password_reset_complete.html"
     title = _("Password changed")
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs.setdefault("login_url", _login_url())
-        return super().get_context_data(**kwargs)
