@@ -19,7 +19,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .views.password_reset import is_eligible, queue_reset_links
+from .views.password_reset import PasswordResetView, is_eligible, queue_reset_links
+
+
+class AdminPasswordResetView(PasswordResetView):
+    """The reset an administrator triggers: the same link, in a mail that says who sent it,
+    since "someone, probably you, asked" would be untrue."""
+
+    email_template_prefix = "django_securetokens/email/password_reset_by_admin"
 
 
 @admin.action(description=_("Send password reset email"), permissions=["change"])
@@ -30,7 +37,7 @@ def send_password_reset_email(
     an address on file). The link goes to the user's stored address only."""
     users = [user for user in queryset if is_eligible(user)]
     if users:
-        queue_reset_links(request, users)
+        queue_reset_links(request, users, AdminPasswordResetView)
         modeladmin.message_user(
             request,
             ngettext(

@@ -42,6 +42,7 @@ HEADERS = ("Authorization", "X-API-Key")
 _RESULT = "_securetokens_api_key"  # request attribute: APIKey, None, or a Refusal
 _UNSET: Final = object()
 _MISPLACED: Final = object()  # a key offered outside the accepted headers
+_IN_URL: Final = object()  # ... and, of those, one in the query string or a cookie
 # RFC 6750 scope-token characters; anything else is left out of the challenge.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
@@ -97,6 +98,19 @@ def invalid() -> Refusal:
     return Refusal(401, _("This API key is not valid."), error="invalid_token")
 
 
+def in_url() -> Refusal:
+    # Said whether or not the key is valid, so it tells nothing about the key.
+    return Refusal(
+        401,
+        _(
+            "API keys go in a request header, never in the URL or a cookie: send "
+            "“Authorization: Bearer <key>” or “X-API-Key: <key>”. Replace this key, since "
+            "URLs end up in logs."
+        ),
+        error="invalid_token",
+    )
+
+
 def insufficient_scope(scopes: Sequence[str]) -> Refusal:
     return Refusal(
         403,
@@ -138,7 +152,7 @@ def _presented_key(request: HttpRequest) -> Any:
             "API key refused: sent in the URL or a cookie by %s; it should be rotated",
             ratelimit.client_ip(request),
         )
-        return _MISPLACED
+        return _IN_URL
     bearer = None
     header = request.META.get("HTTP_AUTHORIZATION")
     # Compare the scheme by slicing, so a huge header costs no more than a short one.
@@ -200,7 +214,7 @@ def _authenticate(request: HttpRequest, presented: Any) -> APIKey | None:
     if full is not None:
         raise throttled(full)
     try:
-        if presented is _MISPLACED:
+        if presented is _MISPLACED or presented is _IN_URL:
             raise TokenError("misplaced key")
         return APIKey.objects.authenticate(presented)
     except TokenError:
@@ -210,7 +224,7 @@ def _authenticate(request: HttpRequest, presented: Any) -> APIKey | None:
             logger.warning("API-key failure limit reached by %s", ratelimit.client_ip(request))
         if not allowed:  # a request that raced past the check above
             raise throttled(full or 1) from None
-        raise invalid() from None
+        raise (in_url() if presented is _IN_URL else invalid()) from None
 
 
 def guard(request: HttpRequest, scopes: Sequence[str] = ()) -> HttpResponse | None:

@@ -58,6 +58,10 @@ before = status(client)
 client.post("/accounts/email/verify/")
 client.post("/accounts/email/verify/code/", {"code": code()})
 print("profile", before, "->", status(client))
+
+# Now verified, the verify page offers nothing more, inside the site's own layout.
+page = client.get("/accounts/email/verify/").content.decode()
+print("verify page", "is verified already" in page, "Send the verification" in page, 'class="brand"' in page)
 """
 
 
@@ -74,4 +78,5 @@ def test_sign_up_change_address_and_verify_from_the_profile(tmp_path, monkeypatc
         "change /accounts/email/verify/code/ ['moved@example.com']",
         "changed moved@example.com verified ['new@example.com']",
         "profile not verified -> verified",
+        "verify page True False True",
     ]

@@ -39,7 +39,13 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.generic import FormView, TemplateView
 
 from django_securetokens.conf import EMAIL_CHANGE, EMAIL_VERIFICATION, get_policy, setting
-from django_securetokens.emails import absolute_url, render_email, send_email
+from django_securetokens.emails import (
+    absolute_url,
+    render_email,
+    send_email,
+    site_name,
+    site_origin,
+)
 from django_securetokens.exceptions import TokenError, TooManyAttempts
 from django_securetokens.forms import EmailChangeForm, VerificationCodeForm
 from django_securetokens.managers import _normalize_email
@@ -149,6 +155,7 @@ def start_email_verification(
         "code": format_code(code),
         "code_valid_for": timeuntil(now + policy.code_ttl, now),
         "link": absolute_url(request, reverse(confirm_url_name, kwargs={"token": secret})),
+        "site_name": site_name(site_origin(request)),
         "link_valid_for": timeuntil(now + policy.ttl, now),
     }
     sent = send_email(render_email(template_prefix, context, to=address), user_pk=user_pk)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
@@ -39,6 +38,7 @@ from django.views.generic import FormView, TemplateView
 from django_securetokens import crypto, signals
 from django_securetokens.conf import PASSWORD_RESET, current_key, setting
 from django_securetokens.emails import render_email, send_email, site_origin
+from django_securetokens.emails import site_name as _origin_site_name
 from django_securetokens.exceptions import TokenError, UsedToken
 from django_securetokens.forms import PasswordResetRequestForm, normalize_email
 from django_securetokens.models import SecureToken
@@ -66,10 +66,6 @@ def is_eligible(user: AbstractBaseUser | None) -> bool:
     if user is None or not user.is_active or not user.has_usable_password():
         return False
     return bool(getattr(user, user.get_email_field_name(), ""))
-
-
-def _origin_site_name(origin: str) -> str:
-    return urlsplit(origin).hostname or origin
 
 
 class PasswordResetView(TokenPageMixin, FormView):  # type: ignore[type-arg]

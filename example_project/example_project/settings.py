@@ -126,4 +126,8 @@ else:
     EMAIL_FILE_PATH = BASE_DIR / "sent_mail"
 DEFAULT_FROM_EMAIL = "demo@example.com"
 
-SECURETOKENS = {"BASE_URL": "http://127.0.0.1:8000"}
+SECURETOKENS = {
+    "BASE_URL": "http://127.0.0.1:8000",
+    # The app's pages are drawn in this site's own layout, header and styles.
+    "BASE_TEMPLATE": "base.html",
+}
