@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .admin_api_keys import APIKeyAdmin
+from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, PASSWORD_RESET
 from .models import APIKey, SecureToken, State
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ else:  # ModelAdmin is generic only in django-stubs
 # Everything an admin may see of a token: handles and timestamps, never digest or salt.
 _VISIBLE_FIELDS = (
     "selector",
-    "purpose",
+    "purpose_display",
     "kind",
     "user",
     "email",
@@ -39,6 +40,31 @@ _VISIBLE_FIELDS = (
     "attempts",
     "data",
 )
+
+
+# What the admin calls the built-in purposes; a project's own purposes show as they are.
+PURPOSE_LABELS: dict[str, Any] = {
+    PASSWORD_RESET: _("Password reset"),
+    EMAIL_VERIFICATION: _("Email verification"),
+    EMAIL_CHANGE: _("Email change"),
+}
+
+
+def purpose_label(purpose: str) -> str:
+    return str(PURPOSE_LABELS.get(purpose, purpose))
+
+
+class PurposeFilter(admin.SimpleListFilter):
+    title = _("purpose")
+    parameter_name = "purpose"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        used = SecureToken.objects.order_by().values_list("purpose", flat=True).distinct()
+        return [(purpose, purpose_label(purpose)) for purpose in sorted(used)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(purpose=value) if value else queryset
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -68,24 +94,29 @@ class SecureTokenAdmin(SecureTokenAdminBase):
 
     list_display = [
         "selector",
-        "purpose",
+        "purpose_display",
         "kind",
-        "owner",
+        # Not "owner": the model's field of that name (a digest) would win over the method.
+        "owner_display",
         "created_at",
         "expires_at",
         "state_display",
         "attempts",
     ]
-    list_filter = ["purpose", "kind", StateFilter]
+    list_filter = [PurposeFilter, "kind", StateFilter]
     search_fields = ["selector", "email", "purpose"]
     fields = readonly_fields = _VISIBLE_FIELDS
     list_select_related = ["user"]
     actions = ["revoke_selected"]
     date_hierarchy = "created_at"
 
-    @admin.display(description=_("owner"))
-    def owner(self, obj: SecureToken) -> str:
+    @admin.display(description=_("owner"), ordering="user")
+    def owner_display(self, obj: SecureToken) -> str:
         return str(obj.user) if obj.user_id else obj.email
+
+    @admin.display(description=_("purpose"), ordering="purpose")
+    def purpose_display(self, obj: SecureToken) -> str:
+        return purpose_label(obj.purpose)
 
     @admin.display(description=_("state"))
     def state_display(self, obj: SecureToken) -> str:

@@ -187,7 +187,7 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = (APIKeyStateFilter, "created_at", "expires_at")
     list_select_related = ("user",)
     search_fields = ("name", "selector", f"user__{get_user_model().USERNAME_FIELD}")
-    raw_id_fields = ("user",)
+    raw_id_fields = ("user",)  # when the user admin cannot serve an autocomplete
     date_hierarchy = "created_at"
     actions = ("revoke_keys",)
     readonly_fields = (
@@ -198,7 +198,7 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "last_used_at",
         "expires_at",
         "revoked_at",
-        "previous_expires_at",
+        "old_secret_until",
         "key_id",
     )
 
@@ -215,6 +215,25 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("state"))
     def state_label(self, obj: APIKey) -> str:
         return str(obj.state().label)
+
+    @admin.display(description=_("old secret works until"))
+    def old_secret_until(self, obj: APIKey) -> Any:
+        return obj.previous_expires_at
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> Any:
+        # The owner box searches users as one types, where the project's user admin can
+        # search; a fixed autocomplete_fields would be a system-check error where it cannot.
+        user_admin = self.admin_site._registry.get(get_user_model())
+        return ("user",) if user_admin and user_admin.get_search_fields(request) else ()
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        # change_list.html shows "Revoke a leaked key" only to those who may revoke; Django
+        # puts no change permission in the list's context.
+        extra_context = {
+            **(extra_context or {}),
+            "may_revoke": self.has_change_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_fieldsets(self, request: HttpRequest, obj: APIKey | None = None) -> Any:
         if obj is None:
@@ -343,7 +362,14 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                         args=[api_key.pk],
                     )
                 )
-        return self._form_page(request, form, "revoke_leaked.html", _("Revoke a leaked key"))
+        changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        return self._form_page(
+            request,
+            form,
+            "revoke_leaked.html",
+            _("Revoke a leaked key"),
+            changelist_url=changelist,
+        )
 
     @sensitive_variables("secret")
     def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

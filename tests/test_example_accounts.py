@@ -61,7 +61,8 @@ print("profile", before, "->", status(client))
 
 # Now verified, the verify page offers nothing more, inside the site's own layout.
 page = client.get("/accounts/email/verify/").content.decode()
-print("verify page", "is verified already" in page, "Send the verification" in page, 'class="brand"' in page)
+offered = "Send the verification" in page
+print("verify page", "is verified already" in page, offered, 'class="brand"' in page)
 """
 
 
