@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .admin_api_keys import APIKeyAdmin
+from .admin_display import moment
 from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, PASSWORD_RESET
 from .models import APIKey, SecureToken, State
 
@@ -98,8 +99,8 @@ class SecureTokenAdmin(SecureTokenAdminBase):
         "kind",
         # Not "owner": the model's field of that name (a digest) would win over the method.
         "owner_display",
-        "created_at",
-        "expires_at",
+        "created",
+        "expires",
         "state_display",
         "attempts",
     ]
@@ -113,6 +114,14 @@ class SecureTokenAdmin(SecureTokenAdminBase):
     @admin.display(description=_("owner"), ordering="user")
     def owner_display(self, obj: SecureToken) -> str:
         return str(obj.user) if obj.user_id else obj.email
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, obj: SecureToken) -> str:
+        return moment(obj.created_at)
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires(self, obj: SecureToken) -> str:
+        return moment(obj.expires_at)
 
     @admin.display(description=_("purpose"), ordering="purpose")
     def purpose_display(self, obj: SecureToken) -> str:

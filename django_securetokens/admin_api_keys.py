@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from . import ratelimit
+from .admin_display import moment
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey, State
@@ -178,9 +179,9 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "name",
         "user",
         "scopes_list",
-        "created_at",
-        "last_used_at",
-        "expires_at",
+        "created",
+        "last_used",
+        "expires",
         "state_label",
     )
     list_display_links = ("key", "name")
@@ -211,6 +212,18 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("scopes"))
     def scopes_list(self, obj: APIKey) -> str:
         return " ".join(obj.scopes or ())
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, obj: APIKey) -> str:
+        return moment(obj.created_at)
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, obj: APIKey) -> str:
+        return moment(obj.last_used_at)
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires(self, obj: APIKey) -> str:
+        return moment(obj.expires_at)
 
     @admin.display(description=_("state"))
     def state_label(self, obj: APIKey) -> str:

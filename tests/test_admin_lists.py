@@ -9,6 +9,7 @@ import pytest
 from django.contrib import admin as django_admin
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from django_securetokens.models import APIKey, SecureToken
 
@@ -50,7 +51,7 @@ def test_the_token_list_shows_owners_and_purposes_people_read(admin):
     assert sorted(cells(html, "owner_display")) == ["ada", "new@example.com"]
     assert sorted(cells(html, "purpose_display")) == ["Email verification", "Password reset"]
     assert not re.search(r"[0-9a-f]{64}", html)  # the owner digest is never a column
-    for column in ("created_at", "expires_at", "state_display"):
+    for column in ("created", "expires", "state_display"):
         assert len(cells(html, column)) == 2
     # The filter offers the purposes in use, by their labels, and filters by them.
     assert re.search(r'href="\?purpose=password_reset"[^>]*>Password reset</a>', html)
@@ -119,3 +120,15 @@ def test_the_new_key_page_has_a_copy_button(admin):
     assert 'data-securetokens-copy="id_new_api_key"' in html
     assert re.search(r'<input type="text" id="id_new_api_key" value="sk_live_\w{49}"', html)
     assert "navigator.clipboard" in html
+
+
+def test_times_are_short_with_the_full_one_in_the_tooltip(admin):
+    from django_securetokens.admin_display import moment
+
+    now = timezone.localtime()
+    later = now.replace(year=now.year + 1)
+
+    assert moment(None) == "—"
+    assert f">{now:%b} {now.day}, {now:%H:%M}</time>" in moment(now)
+    assert f">{later:%b} {later.day}, {later.year}</time>" in moment(later)
+    assert f'datetime="{later.isoformat()}"' in moment(later)
