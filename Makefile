@@ -107,6 +107,11 @@ test-all-db: test test-redis test-postgresql test-mysql
 test-browser: $(INSTALLED_BROWSER)
 	SECURETOKENS_BROWSER_REQUIRED=1 $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
+# The browser walk of the example project, saving each page as a PNG for the docs' how-tos.
+screenshots: $(INSTALLED_BROWSER)
+	SECURETOKENS_BROWSER_REQUIRED=1 SECURETOKENS_SCREENSHOTS=$(CURDIR)/docs/_static/screenshots \
+		$(PY) -m pytest -m browser $(PYTEST_ARGS) tests/browser/test_walk_example.py
+
 # The README's marked quick-start blocks, run in a new virtualenv and a new startproject.
 test-quickstart: $(INSTALLED)
 	SECURETOKENS_QUICKSTART=1 $(PY) -m pytest -m quickstart $(PYTEST_ARGS) tests/test_quickstart.py

@@ -119,7 +119,11 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
 def shot(page, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+        # Down to the end of the page's content: the docs need no empty window below it.
+        box = page.locator("main").first.bounding_box() or {"y": 0, "height": HEIGHT}
+        height = min(HEIGHT, int(box["y"] + box["height"]) + 24)
+        clip = {"x": 0, "y": 0, "width": WIDTH, "height": max(height, 240)}
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), clip=clip)
 
 
 def leads_on(page, name: str) -> None:
