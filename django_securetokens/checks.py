@@ -321,6 +321,6 @@ def check_base_template(**kwargs: Any) -> list[CheckMessage]:
             f"SECURETOKENS['BASE_TEMPLATE'] = {name!r} {problem}.",
             hint="Name the site's base template, which must have a 'content' block, or set "
             "it to None for the app's standalone pages.",
-            id="securetokens.E018",
+            id="securetokens.E026",
         )
     ]

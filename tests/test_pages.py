@@ -142,7 +142,7 @@ def test_base_template_check():
     ]:
         with override_settings(SECURETOKENS={"BASE_TEMPLATE": value}):
             [error] = check_base_template()
-        assert isinstance(error, Error) and error.id == "securetokens.E018"
+        assert isinstance(error, Error) and error.id == "securetokens.E026"
         assert problem in error.msg
 
 
@@ -151,7 +151,7 @@ def test_base_template_check_runs_with_the_others():
 
     with override_settings(SECURETOKENS={"BASE_TEMPLATE": "missing.html"}):
         ids = {message.id for message in checks.run_checks()}
-    assert "securetokens.E018" in ids
+    assert "securetokens.E026" in ids
 
 
 def test_every_status_page_leads_on(client):
