@@ -251,6 +251,10 @@ def test_every_page_of_ours_leads_on_and_admin_lists_fit(example, browser):
     leads_on(page, "email_change_confirm")
 
     # --- the admin ----------------------------------------------------------------------
+    page.goto(f"{url}/signup/")  # an owner with a long address, for the list's width
+    page.fill("input[name=email]", "someone.with.a.rather.long.address@mail.example.com")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/accounts/email/verify/code/")
     admin = "/admin/django_securetokens"
     page.goto(f"{url}{admin}/securetoken/")
     fits(page, "admin_securetoken_list")
