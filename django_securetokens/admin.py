@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .admin_api_keys import APIKeyAdmin
-from .admin_display import moment
+from .admin_display import time_column
 from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, PASSWORD_RESET
 from .models import APIKey, SecureToken, State
 
@@ -116,13 +116,8 @@ class SecureTokenAdmin(SecureTokenAdminBase):
 
     owner_display = owner  # the column's name: "owner" would show the model field (a digest)
 
-    @admin.display(description=_("created"), ordering="created_at")
-    def created(self, obj: SecureToken) -> str:
-        return moment(obj.created_at)
-
-    @admin.display(description=_("expires"), ordering="expires_at")
-    def expires(self, obj: SecureToken) -> str:
-        return moment(obj.expires_at)
+    created = time_column("created_at", _("created"))
+    expires = time_column("expires_at", _("expires"))
 
     @admin.display(description=_("purpose"), ordering="purpose")
     def purpose_display(self, obj: SecureToken) -> str:

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from . import ratelimit
-from .admin_display import moment
+from .admin_display import time_column
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey, State
@@ -213,40 +213,19 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def scopes_list(self, obj: APIKey) -> str:
         return " ".join(obj.scopes or ())
 
-    @admin.display(description=_("created"), ordering="created_at")
-    def created(self, obj: APIKey) -> str:
-        return moment(obj.created_at)
-
-    @admin.display(description=_("last used"), ordering="last_used_at")
-    def last_used(self, obj: APIKey) -> str:
-        return moment(obj.last_used_at)
-
-    @admin.display(description=_("expires"), ordering="expires_at")
-    def expires(self, obj: APIKey) -> str:
-        return moment(obj.expires_at)
+    created = time_column("created_at", _("created"))
+    last_used = time_column("last_used_at", _("last used"))
+    expires = time_column("expires_at", _("expires"))
+    old_secret_until = time_column("previous_expires_at", _("old secret works until"))
 
     @admin.display(description=_("state"))
     def state_label(self, obj: APIKey) -> str:
         return str(obj.state().label)
 
-    @admin.display(description=_("old secret works until"))
-    def old_secret_until(self, obj: APIKey) -> Any:
-        return obj.previous_expires_at
-
     def get_autocomplete_fields(self, request: HttpRequest) -> Any:
-        # The owner box searches users as one types, where the project's user admin can
-        # search; a fixed autocomplete_fields would be a system-check error where it cannot.
+        # Not autocomplete_fields: that is a check error where the user admin cannot search.
         user_admin = self.admin_site._registry.get(get_user_model())
         return ("user",) if user_admin and user_admin.get_search_fields(request) else ()
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        # change_list.html shows "Revoke a leaked key" only to those who may revoke; Django
-        # puts no change permission in the list's context.
-        extra_context = {
-            **(extra_context or {}),
-            "may_revoke": self.has_change_permission(request),
-        }
-        return super().changelist_view(request, extra_context)
 
     def get_fieldsets(self, request: HttpRequest, obj: APIKey | None = None) -> Any:
         if obj is None:
@@ -375,14 +354,7 @@ class APIKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                         args=[api_key.pk],
                     )
                 )
-        changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
-        return self._form_page(
-            request,
-            form,
-            "revoke_leaked.html",
-            _("Revoke a leaked key"),
-            changelist_url=changelist,
-        )
+        return self._form_page(request, form, "revoke_leaked.html", _("Revoke a leaked key"))
 
     @sensitive_variables("secret")
     def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from django.contrib import admin
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -26,3 +29,13 @@ def moment(value: datetime | None) -> SafeString | str:
             local, THIS_YEAR if local.year == timezone.localtime().year else OTHER_YEAR
         ),
     )
+
+
+def time_column(field: str, description: Any) -> Callable[[Any, Any], SafeString | str]:
+    """A list column showing *field* with :func:`moment`, sorted by the field itself."""
+
+    @admin.display(description=description, ordering=field)
+    def column(model_admin: Any, obj: Any) -> SafeString | str:
+        return moment(getattr(obj, field))
+
+    return column
