@@ -278,3 +278,8 @@ def test_every_page_of_ours_leads_on_and_admin_lists_fit(example, browser):
     page.wait_for_selector("#key-errors .errorlist")
     assert page.input_value("input[name=key]").startswith("sk_live_")  # kept to correct
     shot(page, "admin_apikey_revoke_leaked")
+    page.fill("input[name=key]", key)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{url}{admin}/apikey/")
+    assert "Revoked API key" in page.inner_text("body")
+    assert page.locator("#result_list td.field-state_label").inner_text() == "revoked"
