@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .DEFAULT_GOAL := help
 .PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz fuzz-api matrix test-all-db coverage \
 	test-celery test-django-tasks test-timezones \
-	test-browser lint format docs openapi demo bench bench-password-reset bench-api-keys bench-load \
+	test-browser test-quickstart screenshots lint format docs openapi demo bench bench-password-reset bench-api-keys bench-load \
 	clean distclean
 
 help:
@@ -39,6 +39,8 @@ help:
 	@echo "make matrix           the suite on every supported Python x Django pair (tox)"
 	@echo "make test-all-db      all four of the above"
 	@echo "make test-browser     the end-to-end flows in headless Chromium (needs apt-get install chromium)"
+	@echo "make test-quickstart  the README's quick start in a fresh virtualenv (about 1 minute)"
+	@echo "make screenshots      the docs' screenshots of the pages, from headless Chromium"
 	@echo "make coverage         make test under branch coverage; fails below 100 % (CI runs this)"
 	@echo "make lint             ruff check, ruff format --check, mypy and lint-imports (the layers)"
 	@echo "make format           let ruff fix and format the code"
@@ -141,6 +143,15 @@ test-all-db: test test-redis test-postgresql test-mysql
 # SECURETOKENS_BROWSER_REQUIRED turns "skipped: no browser" into a failure.
 test-browser: $(INSTALLED_BROWSER)
 	SECURETOKENS_BROWSER_REQUIRED=1 $(PY) -m pytest -m browser $(PYTEST_ARGS)
+
+# The browser walk of the example project, saving each page as a PNG for the docs' how-tos.
+screenshots: $(INSTALLED_BROWSER)
+	SECURETOKENS_BROWSER_REQUIRED=1 SECURETOKENS_SCREENSHOTS=$(CURDIR)/docs/_static/screenshots \
+		$(PY) -m pytest -m browser $(PYTEST_ARGS) tests/browser/test_walk_example.py
+
+# The README's marked quick-start blocks, run in a new virtualenv and a new startproject.
+test-quickstart: $(INSTALLED)
+	SECURETOKENS_QUICKSTART=1 $(PY) -m pytest -m quickstart $(PYTEST_ARGS) tests/test_quickstart.py
 
 # CI's SQLite leg: the whole suite under branch coverage, failing below 100 % of the package.
 coverage: $(INSTALLED)

@@ -17,6 +17,8 @@ from django.utils.translation import ngettext
 
 from .admin_api_keys import APIKeyAdmin
 from .admin_dates import DateHierarchyWhereSupported
+from .admin_display import time_column
+from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, PASSWORD_RESET
 from .models import APIKey, SecureToken, State
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ else:  # ModelAdmin is generic only in django-stubs
 # Everything an admin may see of a token: handles and timestamps, never digest or salt.
 _VISIBLE_FIELDS = (
     "selector",
-    "purpose",
+    "purpose_display",
     "kind",
     "user",
     "email",
@@ -41,6 +43,31 @@ _VISIBLE_FIELDS = (
     "attempts",
     "data",
 )
+
+
+# What the admin calls the built-in purposes; a project's own purposes show as they are.
+PURPOSE_LABELS: dict[str, Any] = {
+    PASSWORD_RESET: _("Password reset"),
+    EMAIL_VERIFICATION: _("Email verification"),
+    EMAIL_CHANGE: _("Email change"),
+}
+
+
+def purpose_label(purpose: str) -> str:
+    return str(PURPOSE_LABELS.get(purpose, purpose))
+
+
+class PurposeFilter(admin.SimpleListFilter):
+    title = _("purpose")
+    parameter_name = "purpose"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        used = SecureToken.objects.order_by().values_list("purpose", flat=True).distinct()
+        return [(purpose, purpose_label(purpose)) for purpose in sorted(used)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(purpose=value) if value else queryset
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -63,24 +90,33 @@ class SecureTokenAdmin(DateHierarchyWhereSupported, SecureTokenAdminBase):
 
     list_display = [
         "selector",
-        "purpose",
+        "purpose_display",
         "kind",
-        "owner",
-        "created_at",
-        "expires_at",
+        "owner_display",
+        "created",
+        "expires",
         "state_display",
         "attempts",
     ]
-    list_filter = ["purpose", "kind", StateFilter, "created_at"]
+    list_filter = [PurposeFilter, "kind", StateFilter, "created_at"]
     search_fields = ["selector", "email", "purpose"]
     fields = readonly_fields = _VISIBLE_FIELDS
     list_select_related = ["user"]
     actions = ["revoke_selected"]
     date_hierarchy = "created_at"
 
-    @admin.display(description=_("owner"))
+    @admin.display(description=_("owner"), ordering="user")
     def owner(self, obj: SecureToken) -> str:
         return str(obj.user) if obj.user_id else obj.email
+
+    owner_display = owner  # the column's name: "owner" would show the model field (a digest)
+
+    created = time_column("created_at", _("created"))
+    expires = time_column("expires_at", _("expires"))
+
+    @admin.display(description=_("purpose"), ordering="purpose")
+    def purpose_display(self, obj: SecureToken) -> str:
+        return purpose_label(obj.purpose)
 
     @admin.display(description=_("state"))
     def state_display(self, obj: SecureToken) -> str:

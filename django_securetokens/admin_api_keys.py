@@ -32,6 +32,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from . import ratelimit
 from .admin_dates import DateHierarchyWhereSupported
+from .admin_display import time_column
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey, State
@@ -177,16 +178,16 @@ class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignor
         "name",
         "user",
         "scopes_list",
-        "created_at",
-        "last_used_at",
-        "expires_at",
+        "created",
+        "last_used",
+        "expires",
         "state_label",
     )
     list_display_links = ("key", "name")
     list_filter = (APIKeyStateFilter, "created_at", "expires_at")
     list_select_related = ("user",)
     search_fields = ("name", "selector", f"user__{get_user_model().USERNAME_FIELD}")
-    raw_id_fields = ("user",)
+    raw_id_fields = ("user",)  # when the user admin cannot serve an autocomplete
     date_hierarchy = "created_at"
     actions = ("revoke_keys",)
     readonly_fields = (
@@ -197,7 +198,7 @@ class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignor
         "last_used_at",
         "expires_at",
         "revoked_at",
-        "previous_expires_at",
+        "old_secret_until",
         "key_id",
     )
 
@@ -211,9 +212,19 @@ class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignor
     def scopes_list(self, obj: APIKey) -> str:
         return " ".join(obj.scopes or ())
 
+    created = time_column("created_at", _("created"))
+    last_used = time_column("last_used_at", _("last used"))
+    expires = time_column("expires_at", _("expires"))
+    old_secret_until = time_column("previous_expires_at", _("old secret works until"))
+
     @admin.display(description=_("state"))
     def state_label(self, obj: APIKey) -> str:
         return str(obj.state().label)
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> Any:
+        # Not autocomplete_fields: that is a check error where the user admin cannot search.
+        user_admin = self.admin_site._registry.get(get_user_model())
+        return ("user",) if user_admin and user_admin.get_search_fields(request) else ()
 
     def get_fieldsets(self, request: HttpRequest, obj: APIKey | None = None) -> Any:
         if obj is None:

@@ -20,7 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .emails import site_origin
-from .flows.password_reset import is_eligible, request_for_users
+from .flows.password_reset import MailOptions, is_eligible, request_for_users
+
+#: The reset an administrator triggers: the same link, in a mail that says who sent it, since
+#: "someone, probably you, asked" would be untrue.
+ADMIN_MAIL = MailOptions(email_template_prefix="django_securetokens/email/password_reset_by_admin")
 
 
 @admin.action(description=_("Send password reset email"), permissions=["change"])
@@ -31,7 +35,7 @@ def send_password_reset_email(
     an address on file). The link goes to the user's stored address only."""
     users = [user for user in queryset if is_eligible(user)]
     if users:
-        request_for_users(users, origin=site_origin(request))
+        request_for_users(users, origin=site_origin(request), options=ADMIN_MAIL)
         modeladmin.message_user(
             request,
             ngettext(

@@ -11,7 +11,7 @@ class SecureTokensConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .checks import check_flows, check_password_reset, check_settings
+        from .checks import check_base_template, check_flows, check_password_reset, check_settings
         from .conf import setting
         from .contrib.task_checks import check_task_backend
 
@@ -19,6 +19,7 @@ class SecureTokensConfig(AppConfig):
         checks.register(check_password_reset, checks.Tags.security)
         checks.register(check_flows, checks.Tags.security)
         checks.register(check_task_backend, checks.Tags.security)
+        checks.register(check_base_template, checks.Tags.templates)
         if setting("ADMIN_USER_ACTION") and apps.is_installed("django.contrib.admin"):
             from .admin_users import attach_user_action
 

@@ -16,6 +16,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core import cache
 from django.core.checks import CheckMessage, Error, Warning
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
 from django.utils.module_loading import import_string
 
 from . import crypto, limits
@@ -420,3 +422,28 @@ def _check_self_service(merged: dict[str, Any]) -> list[CheckMessage]:
     if merged["SELF_SERVICE_API_KEYS"] and not apps.is_installed("django.contrib.sessions"):
         problems.append("SELF_SERVICE_API_KEYS needs django.contrib.sessions")
     return [Error(f"SECURETOKENS: {problem}.", id="securetokens.E026") for problem in problems]
+
+
+def check_base_template(**kwargs: Any) -> list[CheckMessage]:
+    """Check that ``BASE_TEMPLATE``, when set, names a template that loads."""
+    if _check_shape():
+        return []  # check_settings reports it; nothing here can be read
+    name = get_settings()["BASE_TEMPLATE"]
+    if name is None:
+        return []
+    problem = "must be a template name or None"
+    if isinstance(name, str):
+        try:
+            get_template(name)
+        except (TemplateDoesNotExist, TemplateSyntaxError) as error:
+            problem = f"cannot be loaded ({type(error).__name__})"
+        else:
+            return []
+    return [
+        Error(
+            f"SECURETOKENS['BASE_TEMPLATE'] = {name!r} {problem}.",
+            hint="Name the site's base template, which must have a 'content' block, or set "
+            "it to None for the app's standalone pages.",
+            id="securetokens.E027",
+        )
+    ]

@@ -90,6 +90,10 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_SENDER": "django_securetokens.tasks.run_in_thread",
     # Add the "send password reset email" action to the user admin of admin.site.
     "ADMIN_USER_ACTION": True,
+    # Template the pages are drawn in, such as "base.html": the site's own, with a "content"
+    # block (and a "title" block, if it has one). None: a standalone page with the site's
+    # name and a link home.
+    "BASE_TEMPLATE": None,
     # --- email verification and email change ---
     # Verification mails per address, counted whether or not an account has it; over the
     # limit the answer is the usual one and no mail goes out:

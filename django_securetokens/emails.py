@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -43,6 +44,11 @@ def site_origin(request: HttpRequest | None) -> str:
     if not domain or not validate_host(domain, allowed):
         raise DisallowedHost(f"Invalid HTTP_HOST header for a link: {host!r}")
     return f"{'http' if settings.DEBUG else 'https'}://{host}"
+
+
+def site_name(origin: str) -> str:
+    """What mail calls the site: the host name of *origin* (from :func:`site_origin`)."""
+    return urlsplit(origin).hostname or origin
 
 
 def absolute_url(request: HttpRequest | None, path: str) -> str:

@@ -58,6 +58,10 @@ class VerificationCodeForm(forms.Form):
         "invalid_code": _(
             "This code is not valid. Check the email we sent, or ask for a new code."
         ),
+        "used_up": _(
+            "This code is used up: it was entered wrongly too many times. Ask for a new code "
+            "below."
+        ),
         "throttled": _("Too many attempts from your network. Wait a minute and try again."),
     }
 

@@ -95,6 +95,19 @@ def invalid() -> Refusal:
     return Refusal(401, _("This API key is not valid."), error="invalid_token")
 
 
+def in_url() -> Refusal:
+    # Said whether or not the key is valid, so it tells nothing about the key.
+    return Refusal(
+        401,
+        _(
+            "API keys go in a request header, never in the URL or a cookie: send "
+            "“Authorization: Bearer <key>” or “X-API-Key: <key>”. Replace this key, since "
+            "URLs end up in logs."
+        ),
+        error="invalid_token",
+    )
+
+
 def insufficient_scope(scopes: Sequence[str]) -> Refusal:
     return Refusal(
         403,
@@ -194,7 +207,7 @@ def _authenticate(request: HttpRequest, presented: Any) -> APIKey | None:
         # Any web page can make a browser put a key-shaped string in a URL or a cookie, so
         # counting these would let it lock a whole office's header keys out with 429. They
         # are refused before any lookup, so they let nobody guess anything.
-        raise invalid()
+        raise in_url()
     client = ratelimit.client_key(request)
     # A client over its failure budget is refused before its key is even looked at, so
     # the limit bounds guessing and spares the database. Bad input counts.

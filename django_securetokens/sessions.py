@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
-from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION
+from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, setting
 from .emails import site_origin
 from .flows import email_change, email_verification
+from .resend import remember
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -52,6 +53,10 @@ class Pending:
     email: str
     user: AbstractBaseUser | None
     next_url: str | None
+    #: Whether this session's own request queued a code (not one suppressed by a limit).
+    issued: bool = False
+    #: When this session asked for mail for this address (epoch seconds), newest last.
+    asked: list[int] | None = None
 
 
 def start_email_verification(
@@ -75,6 +80,13 @@ def start_email_verification(
     most 254 characters; validate it with a form first.
     """
     origin = site_origin(request)
+    previous = request.session.get(VERIFICATION_SESSION_KEY)
+    same = isinstance(previous, dict) and previous.get("email") == email
+    asked = remember(
+        previous.get("asked") if same and isinstance(previous, dict) else None,
+        time.time(),
+        setting("EMAIL_VERIFICATION_RATE_PER_EMAIL"),
+    )
     if purpose == EMAIL_CHANGE and user is not None:
         queued = email_change.request(user, email, origin=origin)
     else:
@@ -85,6 +97,8 @@ def start_email_verification(
         "email": email,
         "user": None if user is None else str(user.pk),
         "next": next_url,
+        "asked": asked,
+        "issued": queued,
     }
     return queued
 
@@ -103,7 +117,15 @@ def pending_verification(request: HttpRequest) -> Pending | None:
         if not request.user.is_authenticated or str(request.user.pk) != data["user"]:
             return None
         user = request.user
-    return Pending(data["purpose"], data["email"], user, data.get("next"))
+    asked = data.get("asked")
+    return Pending(
+        data["purpose"],
+        data["email"],
+        user,
+        data.get("next"),
+        issued=data.get("issued") is True,
+        asked=asked if isinstance(asked, list) else None,
+    )
 
 
 def verified_email(request: HttpRequest, *, pop: bool = False) -> str | None:

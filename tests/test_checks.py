@@ -19,6 +19,7 @@ from django_securetokens.checks import (
     _FLOW_RULES,
     _POLICY_RULES,
     _SETTING_RULES,
+    check_base_template,
     check_flows,
     check_password_reset,
     check_settings,
@@ -299,6 +300,7 @@ MISCONFIGURATIONS = [
         {},
         "securetokens.E026",
     ),
+    ("BASE_TEMPLATE", {**_BASE, "BASE_TEMPLATE": "missing.html"}, {}, "securetokens.E027"),
     ("PASSWORD_RESET_METHOD", {**_BASE, "PASSWORD_RESET_METHOD": "sms"}, {}, "securetokens.E023"),
     (
         "FRONTEND_URLS",
@@ -333,7 +335,15 @@ def _raised(name, securetokens, django_settings, monkeypatch) -> list[str]:
 
         monkeypatch.setattr(user_admin(), "actions", [])
     with override_settings(SECURETOKENS=securetokens, **{**_PRODUCTION, **django_settings}):
-        return [m.id for m in (*check_settings(), *check_password_reset(), *check_flows())]
+        return [
+            m.id
+            for m in (
+                *check_settings(),
+                *check_password_reset(),
+                *check_flows(),
+                *check_base_template(),
+            )
+        ]
 
 
 @pytest.mark.parametrize(

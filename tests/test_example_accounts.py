@@ -63,6 +63,11 @@ before = status(client)
 client.post("/accounts/email/verify/")
 client.post("/accounts/email/verify/code/", {"code": code()})
 print("profile", before, "->", status(client))
+
+# Now verified, the verify page offers nothing more, inside the site's own layout.
+page = client.get("/accounts/email/verify/").content.decode()
+offered = "Send the verification" in page
+print("verify page", "is verified already" in page, offered, 'class="brand"' in page)
 """
 
 
@@ -79,4 +84,5 @@ def test_sign_up_change_address_and_verify_from_the_profile(tmp_path, monkeypatc
         "change /accounts/email/verify/code/ ['moved@example.com']",
         "changed moved@example.com verified ['new@example.com']",
         "profile not verified -> verified",
+        "verify page True False True",
     ]

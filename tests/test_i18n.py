@@ -106,3 +106,15 @@ def test_the_background_thread_writes_the_mail_in_the_requests_language(settings
     (message,) = mail.outbox
     assert message.subject == "Setzen Sie Ihr Passwort auf testserver.example zurück"
     assert "Hallo alice," in message.body
+
+
+@pytest.mark.django_db
+def test_the_used_up_message_and_the_wait_speak_german(client, user, mail_now):
+    client.force_login(user)
+    with translation.override("de"):
+        client.post(reverse("securetokens:email_verification"), HTTP_ACCEPT_LANGUAGE="de")
+        page = client.get(
+            reverse("securetokens:email_verification_code"), HTTP_ACCEPT_LANGUAGE="de"
+        ).content.decode()
+    assert "Ein neuer Code kann in 1 Minute gesendet werden." in page
+    assert mail.outbox[-1].subject.startswith("Bestätigen Sie Ihre E-Mail-Adresse auf ")

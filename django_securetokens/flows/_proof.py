@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens import limits
 from django_securetokens.conf import EMAIL_CHANGE, EMAIL_VERIFICATION, get_policy
-from django_securetokens.emails import render_email, send_email
+from django_securetokens.emails import render_email, send_email, site_name
 from django_securetokens.models import SecureToken
 from django_securetokens.owners import normalize_email
 from django_securetokens.signals import email_verified
@@ -92,6 +92,7 @@ def send_proof(
         "code_valid_for": timeuntil(now + policy.code_ttl, now),
         "link": link(purpose, confirm_url_name, secret, origin),
         "link_valid_for": timeuntil(now + policy.ttl, now),
+        "site_name": site_name(origin),
     }
     sent = send_email(render_email(template_prefix, context, to=email), user_pk=user_pk)
     logger.info("Verification mail (%s) for user %s sent: %s", purpose, user_pk, sent)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, reverse
@@ -50,11 +48,6 @@ def format_code(code: str) -> str:
     """Split a code in two for reading aloud and typing: ``"123456"`` → ``"123 456"``."""
     middle = len(code) // 2
     return f"{code[:middle]} {code[middle:]}"
-
-
-def site_name(origin: str) -> str:
-    """The host of *origin*, as mails name the site."""
-    return urlsplit(origin).hostname or origin
 
 
 def login_url() -> str | None:

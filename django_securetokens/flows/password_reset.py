@@ -32,13 +32,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens import crypto, limits, signals
 from django_securetokens.conf import PASSWORD_RESET, current_key, setting
-from django_securetokens.emails import render_email, send_email
+from django_securetokens.emails import render_email, send_email, site_name
 from django_securetokens.exceptions import InvalidToken, TokenError
 from django_securetokens.models import SecureToken
 from django_securetokens.owners import canonical_email, email_of
 from django_securetokens.tasks import enqueue, task
 
-from .common import format_code, limit, link, login_url, site_name
+from .common import format_code, limit, link, login_url
 
 logger = logging.getLogger("django_securetokens")
 

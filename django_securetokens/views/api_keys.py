@@ -99,13 +99,11 @@ class APIKeysView(SelfServiceMixin, LoginRequiredMixin, TokenPageMixin, FormView
             timezone.now() + timedelta(days=data["expires_in_days"]),
             scopes=data.get("scopes", []),
         )
-        context = {
-            "view": self,
-            "title": _("Your new API key"),
-            "referrer_policy": self.referrer_policy,
-            "api_key": api_key,
-            "secret": secret,
-        }
+        # The page's whole context, frame included: a variable the templates miss makes
+        # Django log the context at DEBUG, and this one holds the new key.
+        context = self.get_context_data(
+            title=_("Your new API key"), api_key=api_key, secret=secret, form=None
+        )
         return self.response_class(
             request=self.request,
             template=[self.created_template_name],

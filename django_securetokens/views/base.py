@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+
+from django_securetokens.conf import setting
+from django_securetokens.flows.common import login_url
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -41,6 +45,12 @@ class TokenPageMixin:
         # log the whole context at DEBUG, and with it the request path holding the token.
         kwargs.setdefault("rate_limited", False)
         kwargs.setdefault("throttled", False)
+        # The frame every page is drawn in (base.html): the site's own base template or
+        # standalone.html, with the site's name and a way home.
+        kwargs.setdefault("securetokens_base_template", setting("BASE_TEMPLATE"))
+        kwargs.setdefault("site_name", get_current_site(self.request).name)  # type: ignore[attr-defined]
+        kwargs.setdefault("home_url", "/")
+        kwargs.setdefault("login_url", login_url())
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
         return context
 

@@ -9,6 +9,8 @@ are in :mod:`.email_verification_confirm`.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -21,12 +23,13 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
-from django_securetokens.conf import EMAIL_CHANGE
-from django_securetokens.exceptions import TokenError
+from django_securetokens.conf import EMAIL_CHANGE, setting
+from django_securetokens.exceptions import TokenError, TooManyAttempts
 from django_securetokens.flows import RateLimited, email_change, email_verification
 from django_securetokens.forms import VerificationCodeForm
 from django_securetokens.owners import email_of
 from django_securetokens.ratelimit import client_key
+from django_securetokens.resend import seconds_to_wait
 from django_securetokens.sessions import (
     accept,
     finish_verification,
@@ -45,6 +48,10 @@ class EmailVerificationView(TokenPageMixin, TemplateView):
     template_name = "django_securetokens/email_verification.html"
     title = _("Verify your email address")
     referrer_policy = "same-origin"  # its form POSTs back (see TokenPageMixin)
+    #: ``callable(user) -> bool``: whether the user's current address is verified already,
+    #: as the site records it (see the ``email_verified`` signal). The page then offers no
+    #: verification. ``None``: the app cannot know, and always offers one.
+    is_verified: Callable[[Any], bool] | None = None
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
@@ -53,6 +60,9 @@ class EmailVerificationView(TokenPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs["email"] = email_of(self.request.user)  # type: ignore[arg-type]
+        kwargs["already_verified"] = bool(
+            kwargs["email"] and self.is_verified and self.is_verified(self.request.user)
+        )
         return super().get_context_data(**kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -95,6 +105,11 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs["pending"] = self.pending
+        if self.pending is not None:
+            # From this session's own requests only, so it tells nobody about anyone else's.
+            rates = setting("EMAIL_VERIFICATION_RATE_PER_EMAIL")
+            wait = seconds_to_wait(self.pending.asked, time.time(), rates)
+            kwargs["resend_wait_minutes"] = -(-wait // 60)
         return super().get_context_data(**kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -122,8 +137,11 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
         except RateLimited:
             form.add_error(None, form.error_messages["throttled"])
             return unlogged(self.render_to_response(self.get_context_data(form=form), status=429))
-        except TokenError:
-            form.add_error("code", form.error_messages["invalid_code"])
+        except TokenError as error:
+            # "Used up" only for the code this session was sent: the session already knows
+            # that code exists, so saying so reveals nothing about anyone else's.
+            used_up = isinstance(error, TooManyAttempts) and pending.issued
+            form.add_error("code", form.error_messages["used_up" if used_up else "invalid_code"])
             return self.form_invalid(form)
         finish_verification(request, token)
         return HttpResponseRedirect(safe_next(request, pending.next_url) or self.get_success_url())

@@ -41,7 +41,8 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
         token = self.check_token(kwargs["token"])
         if not isinstance(token, SecureToken):
             return token
-        return self.render_to_response(self.get_context_data(may_confirm=self.may_confirm(token)))
+        context = self.get_context_data(may_confirm=self.may_confirm(token), email=token.email)
+        return self.render_to_response(context)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         token = self.check_token(kwargs["token"])

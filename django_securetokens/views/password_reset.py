@@ -23,7 +23,6 @@ from django_securetokens.emails import site_origin
 from django_securetokens.exceptions import TokenError
 from django_securetokens.flows import RateLimited
 from django_securetokens.flows import password_reset as flow
-from django_securetokens.flows.common import login_url
 from django_securetokens.forms import PasswordResetRequestForm
 from django_securetokens.ratelimit import client_ip, client_key
 from django_securetokens.sessions import RESET_EMAIL_SESSION_KEY, RESET_SESSION_KEY, accept
@@ -116,7 +115,3 @@ class PasswordResetCompleteView(TokenPageMixin, TemplateView):
 
     template_name = "django_securetokens/password_reset_complete.html"
     title = _("Password changed")
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs.setdefault("login_url", login_url())
-        return super().get_context_data(**kwargs)

@@ -114,17 +114,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 
 # Nothing leaves the machine: every message is written as a file in example_project/sent_mail/,
-# where you can open it and follow its link.
+# where you can open it and follow its link (SENT_MAIL_DIR elsewhere: the browser walk's own).
+SENT_MAIL_DIR = os.environ.get("SENT_MAIL_DIR") or BASE_DIR / "sent_mail"
 if django.VERSION >= (6, 1):  # MAILERS replaces EMAIL_BACKEND from Django 6.1
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "OPTIONS": {"file_path": BASE_DIR / "sent_mail"},
+            "OPTIONS": {"file_path": SENT_MAIL_DIR},
         }
     }
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = BASE_DIR / "sent_mail"
+    EMAIL_FILE_PATH = SENT_MAIL_DIR
 DEFAULT_FROM_EMAIL = "demo@example.com"
 
 SECURETOKENS = {
@@ -135,6 +136,8 @@ SECURETOKENS = {
     # scope /api/orders/ needs, after re-entering their password (sudo mode).
     "SELF_SERVICE_API_KEYS": True,
     "SELF_SERVICE_API_KEY_SCOPES": ["orders:read"],
+    # The app's pages are drawn in this site's own layout, header and styles.
+    "BASE_TEMPLATE": "base.html",
 }
 
 # Mail jobs run in a background thread of the web process. To send them through a real task

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from accounts.models import is_verified
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.generic import TemplateView
+
+from django_securetokens.views.email_verification import EmailVerificationView
 
 from . import api
 
@@ -18,6 +21,12 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # django-securetokens' pages (namespace "securetokens"). The home page links to each flow
     # as soon as its URL exists.
+    # The app cannot know which addresses this site counts as verified: tell its "verify
+    # your address" page, so it does not offer to verify one that is.
+    path(
+        "accounts/email/verify/",
+        EmailVerificationView.as_view(is_verified=is_verified),
+    ),
     path("accounts/", include("django_securetokens.urls")),
     # Sign-up (address first, proven by code), profile page.
     path("", include("accounts.urls")),
