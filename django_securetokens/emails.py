@@ -45,11 +45,6 @@ def site_origin(request: HttpRequest | None) -> str:
     return f"{'http' if settings.DEBUG else 'https'}://{host}"
 
 
-def absolute_url(request: HttpRequest | None, path: str) -> str:
-    """*path* (from ``reverse()``) made absolute with :func:`site_origin`."""
-    return site_origin(request) + path
-
-
 def render_email(template_prefix: str, context: dict[str, Any], to: str) -> EmailMultiAlternatives:
     """Build the message from ``<prefix>_subject.txt``, ``<prefix>.txt`` and ``<prefix>.html``.
 
