@@ -15,6 +15,7 @@ from django_securetokens.flows.password_reset import (
     send_password_changed,
     send_password_reset,
 )
+from django_securetokens.forms import PasswordResetRequestForm
 from django_securetokens.models import SecureToken
 from django_securetokens.views.password_reset import PasswordResetView
 
@@ -124,6 +125,26 @@ def job_kwargs():
     return {"origin": "https://testserver.example", "options": options}
 
 
+@pytest.mark.parametrize(
+    "users_form", ["django.views.generic.View", "django.forms.Form", "os.getcwd"]
+)
+def test_the_job_only_instantiates_a_form_with_get_users(user, users_form):
+    options = {"users_form": users_form}
+    with pytest.raises(ValueError, match="not a form with get_users"):
+        send_password_reset(origin="x", options=options, email="alice@example.com")
+    assert mail.outbox == []
+
+
+def test_a_custom_users_form_chooses_who_may_reset(user, settings):
+    settings.ROOT_URLCONF = "tests.test_emails"
+    staff = UserFactory(username="staff", email="staff@example.com", is_staff=True)
+
+    Client().post("/staff-only/", {"email": "alice@example.com"})
+    Client().post("/staff-only/", {"email": "staff@example.com"})
+
+    assert [m.to for m in mail.outbox] == [[staff.email]]
+
+
 def test_run_now_runs_after_commit(user, django_capture_on_commit_callbacks):
     kwargs = job_kwargs()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -148,6 +169,13 @@ def test_run_in_thread_sends_from_a_background_thread_and_survives_errors(caplog
     assert "Background job os.getcwd failed" in caplog.text
 
 
+class StaffOnlyForm(PasswordResetRequestForm):
+    """Importable by the mail job, as a custom ``form_class`` must be."""
+
+    def get_users(self, email):
+        return (u for u in super().get_users(email) if u.is_staff)
+
+
 # Used by test_templates_are_overridden_by_path as ROOT_URLCONF: a view configured through
 # as_view() keyword arguments, which the mail job must honour.
 from django.urls import include, path  # noqa: E402
@@ -155,6 +183,7 @@ from django.urls import include, path  # noqa: E402
 urlpatterns = [
     path("accounts/", include("django_securetokens.urls")),
     path("branded/", PasswordResetView.as_view(extra_email_context={"brand": "Acme"})),
+    path("staff-only/", PasswordResetView.as_view(form_class=StaffOnlyForm)),
 ]
 
 

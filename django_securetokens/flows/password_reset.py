@@ -26,6 +26,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.forms import BaseForm
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
@@ -106,7 +107,13 @@ def _users(email: str, options: MailOptions) -> Iterable[AbstractBaseUser]:
     if options.users_form is None:
         return find_users(email)
     form_class = import_string(options.users_form)
-    users: Iterable[AbstractBaseUser] = form_class().get_users(email)
+    get_users = None
+    # Job arguments may come from a queue: instantiate no class but a form.
+    if isinstance(form_class, type) and issubclass(form_class, BaseForm):
+        get_users = getattr(form_class(), "get_users", None)
+    if not callable(get_users):
+        raise ValueError(f"{options.users_form} is not a form with get_users()")
+    users: Iterable[AbstractBaseUser] = get_users(email)
     return users
 
 
