@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
+from django.utils import translation
 
 from django_securetokens import signals
 from django_securetokens.models import SecureToken
@@ -240,3 +241,17 @@ def test_only_post(api):
     response = api.get("/api/auth/password-reset/")
     assert response.status_code == 405
     assert_no_store(response)
+
+
+def test_answers_are_translated(api, victim):
+    with translation.override("fr"):
+        accepted = post(api, "password_reset", {"email": "victim@example.com"})
+        refused = post(api, "password_reset_verify", {"token": "x"})
+    assert (
+        accepted.json()["detail"]
+        == "Si un compte a cette adresse, nous lui avons envoyé un message."
+    )
+    assert refused.json() == {
+        "code": "invalid_token",  # the code stays as it is, for clients to test
+        "detail": "Ce lien ou ce code n’est pas valide ou a expiré.",
+    }
