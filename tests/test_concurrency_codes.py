@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.concurrency,
     server_database_only(),
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fresh_cache"),
+    pytest.mark.usefixtures("mail_now", "fresh_cache"),
 ]
 
 PURPOSE = "email_verification"
