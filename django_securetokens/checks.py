@@ -14,7 +14,16 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
 from . import crypto
-from .conf import DEFAULTS, EMAIL_VERIFICATION, get_settings, ttl_ceiling, user_settings
+from .conf import (
+    DEFAULTS,
+    EMAIL_CHANGE,
+    EMAIL_VERIFICATION,
+    PASSWORD_RESET,
+    get_settings,
+    ttl_ceiling,
+    user_settings,
+)
+from .flows.password_reset import METHODS
 
 _DAY = timedelta(hours=24)
 _POLICY_KEYS = {"TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES"}
@@ -303,7 +312,7 @@ def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
 
 
 # The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
-_LINK_FLOWS = ("password_reset", "email_verification", "email_change")
+_LINK_FLOWS = (PASSWORD_RESET, EMAIL_VERIFICATION, EMAIL_CHANGE)
 
 
 def check_flows(**kwargs: Any) -> list[CheckMessage]:
@@ -311,7 +320,7 @@ def check_flows(**kwargs: Any) -> list[CheckMessage]:
     merged = get_settings()
     messages: list[CheckMessage] = []
     method = merged["PASSWORD_RESET_METHOD"]
-    if method not in ("link", "code", "both"):
+    if method not in METHODS:
         messages.append(
             Error(
                 f"SECURETOKENS['PASSWORD_RESET_METHOD'] = {method!r} is not one of "

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from django_securetokens import tasks
-from django_securetokens.flows.password_reset import (
+from django_securetokens.flows.password_reset_mail import (
     send_password_changed,
     send_password_reset,
 )
@@ -97,7 +97,7 @@ def test_the_sender_hook_carries_no_secret_and_serialises_as_json(user, settings
     Client().post(RESET, {"email": "alice@example.com"})
 
     ((name, kwargs),) = recorded
-    assert name == "django_securetokens.flows.password_reset.send_password_reset"
+    assert name == "django_securetokens.flows.password_reset_mail.send_password_reset"
     assert json.loads(json.dumps(kwargs)) == kwargs
     assert kwargs["email"] == "alice@example.com"
     assert kwargs["origin"] == "https://testserver.example"
