@@ -129,7 +129,9 @@ def send_mail(users: Iterable[AbstractBaseUser], origin: str, options: MailOptio
             "origin": origin,
             "site_name": site_name(origin),
             "reset_url": None,
+            "valid_minutes": None,
             "code": None,
+            "code_valid_minutes": None,
             **options.extra_email_context,
         }
         token = None
