@@ -68,10 +68,13 @@ class PasswordResetCodeView(CodeFormMixin, TokenPageMixin, FormView):  # type: i
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: VerificationCodeForm) -> HttpResponse:
-        code = form.cleaned_data["code"]
         try:
+            # The code goes straight to the flow, so no local of this frame holds it.
             token = flow.verify_code(
-                self.email, code, client=client_key(self.request), purpose=self.purpose
+                self.email,
+                form.cleaned_data["code"],
+                client=client_key(self.request),
+                purpose=self.purpose,
             )
         except (RateLimited, TokenError) as error:
             return self.refuse_code(form, error)
