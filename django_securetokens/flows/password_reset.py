@@ -149,7 +149,9 @@ def verify_code(
 
     Each eligible account of the address (usually one) is tried in turn; every try counts an
     attempt on that account's code and on its consecutive-failure cap, before the code is
-    judged (R-20, R-32, R-33). Nothing is consumed.
+    judged (R-20, R-32, R-33). Nothing is consumed. An unknown address costs the same
+    statements as a wrong code, so neither the answer nor its timing tells whether an account
+    has the address.
 
     :raises RateLimited: over ``PASSWORD_RESET_CODE_RATE_PER_IP`` for *client* (R-38).
     :raises TokenError: when no account's live code matches, or on malformed input.
@@ -157,11 +159,17 @@ def verify_code(
     limit(SCOPE_CODE_IP, client, setting("PASSWORD_RESET_CODE_RATE_PER_IP"))
     if not isinstance(email, str) or not 0 < len(email) <= 254 or not email.isprintable():
         raise InvalidToken("bad email")
-    for user in list(find_users(email)):
+    users = list(find_users(email))
+    for user in users:
         try:
             return _eligible(SecureToken.objects.verify_code(code, purpose, user=user))
         except TokenError:
             continue
+    if not users:
+        # An address without an account goes through the engine's refusal too, which runs
+        # the statements of a real guess: the answer's timing must not tell the two apart.
+        # No reset code is ever bound to an address alone, so this never finds one.
+        _eligible(SecureToken.objects.verify_code(code, purpose, email=email))
     raise InvalidToken("no live code matches")
 
 
