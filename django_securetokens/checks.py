@@ -21,7 +21,16 @@ from django.template.loader import get_template
 from django.utils.module_loading import import_string
 
 from . import crypto, limits
-from .conf import DEFAULTS, EMAIL_VERIFICATION, get_settings, ttl_ceiling, user_settings
+from .conf import (
+    DEFAULTS,
+    EMAIL_CHANGE,
+    EMAIL_VERIFICATION,
+    PASSWORD_RESET,
+    get_settings,
+    ttl_ceiling,
+    user_settings,
+)
+from .flows.password_reset import METHODS
 
 _DAY = timedelta(hours=24)
 _POLICY_KEYS = {"TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES"}
@@ -363,12 +372,12 @@ def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
 _RESET_METHOD_RULE = _Rule(
     "securetokens.E023",
     ("PASSWORD_RESET_METHOD",),
-    ("link", "code", "both").__contains__,
+    METHODS.__contains__,
     "'link', 'code' or 'both'",
 )
 
 # The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
-_LINK_FLOWS = ("password_reset", "email_verification", "email_change")
+_LINK_FLOWS = (PASSWORD_RESET, EMAIL_VERIFICATION, EMAIL_CHANGE)
 
 
 def check_flows(**kwargs: Any) -> list[CheckMessage]:

@@ -87,7 +87,9 @@ def start_email_verification(
         time.time(),
         setting("EMAIL_VERIFICATION_RATE_PER_EMAIL"),
     )
-    if purpose == EMAIL_CHANGE and user is not None:
+    if purpose == EMAIL_CHANGE:
+        if user is None:
+            raise ValueError("an email change needs the user whose address changes")
         queued = email_change.request(user, email, origin=origin)
     else:
         queued = email_verification.request(email, user=user, origin=origin, next_url=next_url)

@@ -30,11 +30,11 @@ api_key_expiring = Signal()
 #: "verified" means for its user model.
 email_verified = Signal()
 
-#: A password-reset link was issued and mailed. ``sender`` is the view class, with ``user``
+#: A password-reset link or code was issued and mailed. ``sender=SecureToken``, with ``user``
 #: and ``token`` (the row). It is sent from the mail job, off the request path, so there is
 #: no ``request``.
 password_reset_issued = Signal()
 
-#: A password was reset through the emailed link. ``sender`` is the view class, with ``user``
-#: and ``request``.
+#: A password was reset through the emailed link or code. ``sender`` is the class of the view
+#: that completed it, with ``user`` and ``request``.
 password_reset_completed = Signal()

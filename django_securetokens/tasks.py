@@ -1,10 +1,12 @@
 """Run mail jobs off the request path.
 
 A password-reset request must take as long for an unknown address as for a known one
-(R-36). The view therefore does no per-account work at all: it hands a *job* — the dotted
+(R-36). Its step (:func:`django_securetokens.flows.password_reset.request`) therefore does
+no per-account work at all: it hands a *job* — the dotted
 path of a function marked with :func:`task` and JSON-serialisable keyword arguments — to
 the sender named by ``SECURETOKENS['EMAIL_SENDER']``, and answers at once. Looking the
-account up, issuing the token, rendering and sending the mail all happen in the job.
+account up, issuing the token, rendering and sending the mail all happen in the job. Every
+other mail of the flows (verification, change of address, the notices) goes the same way.
 
 The job's arguments hold no secret (the token is issued inside the job), so a task-queue
 broker that carries them learns an email address at most, never a reset link. They also

@@ -83,13 +83,13 @@ def check(response, before, snapshot):
 
 
 @pytest.mark.parametrize("name", ENDPOINTS)
-@pytest.mark.parametrize("body", NOT_AN_OBJECT, ids=range(len(NOT_AN_OBJECT)))
-def test_a_body_that_is_no_json_object(world, name, body):
-    if body == "" and not ENDPOINTS[name]:
-        pytest.skip("an empty body is no fields, which is all email_verification takes")
+def test_a_body_that_is_no_json_object(world, name):
     client, snapshot = world
     before = snapshot()
-    check(post(client, name, body), before, snapshot)
+    for body in NOT_AN_OBJECT:
+        if body == "" and not ENDPOINTS[name]:
+            continue  # an empty body is no fields, which is all email_verification takes
+        check(post(client, name, body), before, snapshot)
 
 
 @pytest.mark.parametrize("name", ENDPOINTS)
@@ -136,33 +136,33 @@ FIELDS = [(n, f) for n, fields in ENDPOINTS.items() for f in fields]
 
 
 @pytest.mark.parametrize(("name", "field"), FIELDS)
-@pytest.mark.parametrize("value", WRONG_TYPES, ids=repr)
-def test_wrong_json_types(world, name, field, value):
+def test_wrong_json_types(world, name, field):
     client, snapshot = world
     before = snapshot()
-    response = post(client, name, body_with(name, field, value))
-    assert response.status_code == 400
-    check(response, before, snapshot)
+    for value in WRONG_TYPES:
+        response = post(client, name, body_with(name, field, value))
+        assert response.status_code == 400, value
+        check(response, before, snapshot)
 
 
 @pytest.mark.parametrize(("name", "field"), FIELDS)
-@pytest.mark.parametrize("raw", BAD_STRINGS, ids=range(len(BAD_STRINGS)))
-def test_bad_strings_in_every_field(world, name, field, raw):
+def test_bad_strings_in_every_field(world, name, field):
     client, snapshot = world
     marker = "@@value@@"
-    body = json.dumps(body_with(name, field, marker)).replace(f'"{marker}"', raw)
-    before = snapshot()
-    response = post(client, name, body)
-    if field != "code":
-        check(response, before, snapshot)
-        return
-    # A code is judged by the engine, which counts every submission as a guess before
-    # judging it, malformed ones included: at most one failure more on the
-    # owner's count of that purpose, and nothing else.
-    (*rest, slots, outbox) = before
-    check(response, (*rest, ANY, outbox), snapshot)
-    after = dict(snapshot()[2])
-    assert all(after[pk] - failures in (0, 1) for pk, failures in slots)
+    for raw in BAD_STRINGS:
+        body = json.dumps(body_with(name, field, marker)).replace(f'"{marker}"', raw)
+        before = snapshot()
+        response = post(client, name, body)
+        if field != "code":
+            check(response, before, snapshot)
+            continue
+        # A code is judged by the engine, which counts every submission as a guess before
+        # judging it, malformed ones included: at most one failure more on the
+        # owner's count of that purpose, and nothing else.
+        (*rest, slots, outbox) = before
+        check(response, (*rest, ANY, outbox), snapshot)
+        after = dict(snapshot()[2])
+        assert all(after[pk] - failures in (0, 1) for pk, failures in slots), raw[:20]
 
 
 def test_a_body_not_utf8(world):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
+from django.utils import translation
 
 from django_securetokens import signals
 from django_securetokens.models import SecureToken
 
 from .api_support import NEW_PASSWORD, APIClient, answer, assert_no_store, post, reset_secret
-from .conftest import flip_last
+from .conftest import cache_entries, flip_last
 from .factories import UserFactory
 
 pytestmark = [
@@ -240,3 +244,45 @@ def test_only_post(api):
     response = api.get("/api/auth/password-reset/")
     assert response.status_code == 405
     assert_no_store(response)
+
+
+def test_answers_are_translated(api, victim):
+    with translation.override("fr"):
+        accepted = post(api, "password_reset", {"email": "victim@example.com"})
+        refused = post(api, "password_reset_verify", {"token": "x"})
+    assert (
+        accepted.json()["detail"]
+        == "Si un compte a cette adresse, nous lui avons envoyé un message."
+    )
+    assert refused.json() == {
+        "code": "invalid_token",  # the code stays as it is, for clients to test
+        "detail": "Ce lien ou ce code n’est pas valide ou a expiré.",
+    }
+
+
+def test_no_secret_reaches_a_log_the_session_table_or_the_cache(api, victim, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = reset_link(api)
+    _, code = SecureToken.objects.issue_code(user=victim, purpose="password_reset")
+    post(api, "password_reset_verify", {"token": flip_last(secret)})
+    post(api, "password_reset_verify", {"email": victim.email, "code": code})
+    post(api, "password_reset_complete", {"token": secret, "new_password": NEW_PASSWORD})
+    stored = [
+        *(record.getMessage() for record in caplog.records),
+        *(str(s.get_decoded()) for s in Session.objects.all()),
+        *(repr(value) for _, value in cache_entries()),
+    ]
+    assert caplog.records  # the flow did log
+    assert not [text for text in stored if secret in text or code in text]
+
+
+def test_csrf_is_enforced_when_a_session_signs_the_client_in(victim):
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(UserFactory())
+    secret = reset_link(APIClient())
+    body = {"token": secret, "new_password": NEW_PASSWORD}
+    response = post(browser, "password_reset_complete", body)
+    assert response.status_code == 403
+    assert_no_store(response)
+    victim.refresh_from_db()
+    assert not victim.check_password(NEW_PASSWORD)

@@ -47,6 +47,7 @@ pytestmark = [
 
 RESET = reverse("securetokens:password_reset")
 SET = reverse("securetokens:password_reset_set")
+RESET_CODE = reverse("securetokens:password_reset_code")
 START = reverse("securetokens:email_verification")
 CODE = reverse("securetokens:email_verification_code")
 CHANGE = reverse("securetokens:email_change")
@@ -102,6 +103,7 @@ def run_every_flow(audit: Audit, settings) -> None:
         "PASSWORD_RESET_CONFIRM_RATE_PER_IP": ((3, 60),),
     }
     user = UserFactory(email="user@example.com", password=PASSWORD)
+    UserFactory(email="coder@example.com", password=PASSWORD)
     admin_user = UserFactory(is_staff=True, is_superuser=True)
     audit.secrets.append(("new password", NEW_PASSWORD))
 
@@ -121,6 +123,19 @@ def run_every_flow(audit: Audit, settings) -> None:
     assert throttled[-1].status_code == 429
     for response in throttled:
         audit.response("throttled link", response)
+
+    # Password reset by code, for another account: the code page, then the same set page.
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "PASSWORD_RESET_METHOD": "code"}
+    by_code = Client()
+    audit.response("reset request (code)", by_code.post(RESET, {"email": "coder@example.com"}))
+    code = "".join(re.search(r"\b(\d{3}) (\d{3})\b", mail.outbox[-1].body).groups())
+    audit.codes.append(code)
+    audit.pages.append(("reset code page", by_code.get(RESET_CODE).content.decode()))
+    audit.response("reset code", by_code.post(RESET_CODE, {"code": code}))
+    done = by_code.post(SET, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert done.status_code == 302
+    audit.cookies += [f"code jar: {c.key}={c.value}" for c in by_code.cookies.values()]
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "PASSWORD_RESET_METHOD": "link"}
 
     # Email verification by code, then by link.
     user.refresh_from_db()  # the new password hash, or the session would be refused

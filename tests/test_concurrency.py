@@ -23,7 +23,7 @@ pytestmark = [
     pytest.mark.concurrency,
     pytest.mark.django_db(transaction=True),
     server_database_only(),
-    pytest.mark.usefixtures("fresh_cache"),
+    pytest.mark.usefixtures("mail_now", "fresh_cache"),
 ]
 
 THREADS = 16

@@ -13,10 +13,11 @@ from django.urls import reverse
 
 from django_securetokens import tasks
 from django_securetokens.emails import site_origin
-from django_securetokens.flows.password_reset import (
+from django_securetokens.flows.password_reset_mail import (
     send_password_changed,
     send_password_reset,
 )
+from django_securetokens.forms import PasswordResetRequestForm
 from django_securetokens.models import SecureToken
 from django_securetokens.views.password_reset import PasswordResetView
 
@@ -98,7 +99,7 @@ def test_the_sender_hook_carries_no_secret_and_serialises_as_json(user, settings
     Client().post(RESET, {"email": "alice@example.com"})
 
     ((name, kwargs),) = recorded
-    assert name == "django_securetokens.flows.password_reset.send_password_reset"
+    assert name == "django_securetokens.flows.password_reset_mail.send_password_reset"
     assert json.loads(json.dumps(kwargs)) == kwargs
     assert kwargs["email"] == "alice@example.com"
     assert kwargs["origin"] == "https://testserver.example"
@@ -126,6 +127,26 @@ def job_kwargs():
     return {"origin": "https://testserver.example", "options": options}
 
 
+@pytest.mark.parametrize(
+    "users_form", ["django.views.generic.View", "django.forms.Form", "os.getcwd"]
+)
+def test_the_job_only_instantiates_a_form_with_get_users(user, users_form):
+    options = {"users_form": users_form}
+    with pytest.raises(ValueError, match="not a form with get_users"):
+        send_password_reset(origin="x", options=options, email="alice@example.com")
+    assert mail.outbox == []
+
+
+def test_a_custom_users_form_chooses_who_may_reset(user, settings):
+    settings.ROOT_URLCONF = "tests.test_emails"
+    staff = UserFactory(username="staff", email="staff@example.com", is_staff=True)
+
+    Client().post("/staff-only/", {"email": "alice@example.com"})
+    Client().post("/staff-only/", {"email": "staff@example.com"})
+
+    assert [m.to for m in mail.outbox] == [[staff.email]]
+
+
 def test_run_now_runs_after_commit(user, django_capture_on_commit_callbacks):
     kwargs = job_kwargs()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -150,6 +171,13 @@ def test_run_in_thread_sends_from_a_background_thread_and_survives_errors(caplog
     assert "Background job os.getcwd failed" in caplog.text
 
 
+class StaffOnlyForm(PasswordResetRequestForm):
+    """Importable by the mail job, as a custom ``form_class`` must be."""
+
+    def get_users(self, email):
+        return (u for u in super().get_users(email) if u.is_staff)
+
+
 # Used by test_templates_are_overridden_by_path as ROOT_URLCONF: a view configured through
 # as_view() keyword arguments, which the mail job must honour.
 from django.urls import include, path  # noqa: E402
@@ -157,6 +185,7 @@ from django.urls import include, path  # noqa: E402
 urlpatterns = [
     path("accounts/", include("django_securetokens.urls")),
     path("branded/", PasswordResetView.as_view(extra_email_context={"brand": "Acme"})),
+    path("staff-only/", PasswordResetView.as_view(form_class=StaffOnlyForm)),
 ]
 
 

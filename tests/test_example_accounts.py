@@ -1,4 +1,5 @@
-"""The example project's verification flows work end to end, as ``make demo`` runs them.
+"""The example project's verification and reset-by-code flows work end to end, as ``make demo``
+runs them.
 
 Like ``test_example_project.py``, this runs under the example's own settings in a subprocess,
 on a throw-away SQLite file so the demo database is never touched.
@@ -68,6 +69,14 @@ print("profile", before, "->", status(client))
 page = client.get("/accounts/email/verify/").content.decode()
 offered = "Send the verification" in page
 print("verify page", "is verified already" in page, offered, 'class="brand"' in page)
+# Forgotten password, by the code in the reset mail (the example mails a link and a code).
+client = Client()
+client.post("/accounts/password-reset/", {"email": "old@example.com"})
+print("reset", client.post("/accounts/password-reset/code/", {"code": code()})["Location"])
+new = {"new_password1": "another demo passphrase", "new_password2": "another demo passphrase"}
+print("password", client.post("/accounts/password-reset/set-password/", new)["Location"])
+tasks.join(timeout=30)
+print("login", User.objects.get(username="old").check_password(new["new_password1"]))
 """
 
 
@@ -85,4 +94,7 @@ def test_sign_up_change_address_and_verify_from_the_profile(tmp_path, monkeypatc
         "changed moved@example.com verified ['new@example.com']",
         "profile not verified -> verified",
         "verify page True False True",
+        "reset /accounts/password-reset/set-password/",
+        "password /accounts/password-reset/complete/",
+        "login True",
     ]

@@ -188,6 +188,34 @@ def test_verify_code_refuses_with_token_error(alice, settings, email, code):
         assert SecureToken.objects.get(kind="code").attempts == 1
 
 
+def test_an_unknown_address_costs_the_statements_of_a_wrong_code(alice, settings):
+    """Timing must not tell whether an account has the address: the same queries run."""
+    use_method(settings, "code")
+    flow.request("alice@example.com", client="192.0.2.1", origin=ORIGIN)
+    wrong = f"{(int(mailed_code(mail.outbox[0])) + 1) % 10**6:06d}"
+
+    def statements(email):
+        with CaptureQueriesContext(connection) as queries, pytest.raises(TokenError):
+            flow.verify_code(email, wrong, client="192.0.2.1")
+        # Each statement up to its WHERE: which table it reads or writes, and how. Savepoints
+        # aside, which the test's own transaction adds.
+        return [
+            re.sub(r"'[^']*'|\b\d+\b", "?", q["sql"].split(" WHERE ")[0])
+            for q in queries.captured_queries
+            if "SAVEPOINT" not in q["sql"]
+        ]
+
+    assert statements("nobody@example.com") == statements("alice@example.com")
+
+
+def test_an_address_alone_never_passes_for_a_reset_code(alice, settings):
+    """A reset code bound to no account (only the Python API can make one) is refused."""
+    _, code = SecureToken.objects.issue_code(purpose="password_reset", email="x@example.com")
+
+    with pytest.raises(TokenError):
+        flow.verify_code("x@example.com", code, client="192.0.2.1")
+
+
 def test_reset_codes_have_the_attempt_limit_of_verification_codes(alice, settings):
     """R-32: five wrong guesses kill the code, even for the right one afterwards."""
     use_method(settings, "code")

@@ -43,6 +43,7 @@ PASSWORD = "correct horse battery staple"
 
 RESET = reverse("securetokens:password_reset")
 SET = reverse("securetokens:password_reset_set")
+RESET_CODE = reverse("securetokens:password_reset_code")
 START = reverse("securetokens:email_verification")
 CODE = reverse("securetokens:email_verification_code")
 WHOAMI = reverse("whoami")
@@ -165,6 +166,28 @@ def test_set_password_post_without_a_reference(client, user):
 
     check()
     assert snapshot() == before
+
+
+def test_reset_code_post_for_an_address_in_the_session(client, user, settings):
+    """No submitted code but the mailed one reaches the set-password page, and none changes a
+    row (the attempt counters may rise)."""
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "PASSWORD_RESET_METHOD": "code"}
+    client.post(RESET, {"email": user.email})
+    code = "".join(mail.outbox[-1].body.split("\n    ", 1)[1].split()[:2])
+    assert code.isdigit() and len(code) == 6
+    before = snapshot()
+
+    @FUZZ
+    @given(value=hostile_bytes)
+    def check(value):
+        if value.replace(b" ", b"").replace(b"-", b"") == code.encode():
+            return
+        response = post_raw(client, RESET_CODE, form_body(code=value))
+        assert response.status_code in (200, 400)
+
+    check()
+    assert snapshot() == before
+    assert client.get(SET).context["form"] is None  # no reference reached the session
 
 
 # --- email verification ----------------------------------------------------------------------

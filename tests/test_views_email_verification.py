@@ -604,6 +604,18 @@ def test_unsafe_next_url_is_ignored(client, rf):
     assert client.post(CODE, {"code": code})["Location"] == COMPLETE
 
 
+def test_an_email_change_needs_a_user(rf):
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from django_securetokens.sessions import start_email_verification
+
+    request = rf.post("/")
+    request.session = SessionStore()
+    with pytest.raises(ValueError, match="needs the user"):
+        start_email_verification(request, "x@example.com", purpose="email_change")
+    assert mail.outbox == [] and not request.session.keys()
+
+
 def test_secrets_never_reach_the_logs(client, caplog):
     with caplog.at_level(logging.DEBUG):
         client.post(reverse("signup"), {"email": "someone@example.com"})

@@ -191,3 +191,37 @@ def test_verification_cycles_the_session_key(client, proof):
         client.post(link)
 
     assert client.session.session_key != key
+
+
+def test_an_error_report_of_the_code_page_hides_the_code(client, alice, by_code, monkeypatch):
+    """R-46: a failure after the code was checked shows it in no frame and no POST data."""
+    import sys
+
+    from django.test import RequestFactory
+    from django.views.debug import ExceptionReporter
+
+    from django_securetokens.flows import password_reset
+    from django_securetokens.views.password_reset_set import PasswordResetCodeView
+
+    client.post(RESET, {"email": "alice@example.com"})
+    code = mailed_code(mail.outbox[0])
+
+    def broken(token):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(password_reset, "reference", broken)
+    request = RequestFactory().post(CODE, {"code": code})
+    request.session, request.user = client.session, alice
+    request._dont_enforce_csrf_checks = True
+    try:
+        PasswordResetCodeView.as_view()(request)
+    except RuntimeError:
+        data = ExceptionReporter(request, *sys.exc_info()).get_traceback_data()
+    else:  # pragma: no cover - the patched step always raises
+        pytest.fail("no error")
+
+    # Every frame of the app's code (this test's own frame naturally holds the code).
+    ours = [f for f in data["frames"] if "django_securetokens" in f["filename"]]
+    assert {f["function"] for f in ours} >= {"form_valid"}
+    assert code not in repr([f["vars"] for f in ours])
+    assert code not in repr(data["request_meta"]) + repr(data["filtered_POST_items"])

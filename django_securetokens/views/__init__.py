@@ -1,5 +1,6 @@
-"""Class-based views for the HTTP flows; each flow lives in its own module.
+"""Class-based views of the HTML pages: forms, templates, the session and HTTP.
 
-Every view is configured by class attributes and can be subclassed; URL names are in
-:mod:`django_securetokens.urls`.
+Each flow's logic is in :mod:`django_securetokens.flows`, which the JSON API shares. Every
+view is configured by class attributes and can be subclassed; URL names are in
+:mod:`django_securetokens.urls`, the only module that imports these.
 """

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.contrib.sites.shortcuts import get_current_site
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from django_securetokens.conf import setting
+from django_securetokens.flows import RateLimited
 from django_securetokens.flows.common import login_url
 
 
@@ -76,3 +77,19 @@ def safe_next(request: HttpRequest, url: object) -> str | None:
     ):
         return url
     return None
+
+
+class CodeFormMixin:
+    """How the code-entry pages answer a refused code (``VerificationCodeForm``)."""
+
+    def refuse_code(self, form: Any, error: Exception) -> HttpResponse:
+        """Over the per-client limit, 429 without a word about the code (R-38); any other
+        refusal, one generic form error whatever the reason (R-15)."""
+        if isinstance(error, RateLimited):
+            form.add_error(None, form.error_messages["throttled"])
+            context = self.get_context_data(form=form)  # type: ignore[attr-defined]
+            throttled: HttpResponse = self.render_to_response(context, status=429)  # type: ignore[attr-defined]
+            return unlogged(throttled)
+        form.add_error("code", form.error_messages["invalid_code"])
+        response: HttpResponse = self.form_invalid(form)  # type: ignore[attr-defined]
+        return response

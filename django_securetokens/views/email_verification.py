@@ -37,7 +37,7 @@ from django_securetokens.sessions import (
     start_email_verification,
 )
 
-from .base import TokenPageMixin, safe_next, unlogged
+from .base import CodeFormMixin, TokenPageMixin, safe_next
 
 
 class EmailVerificationView(TokenPageMixin, TemplateView):
@@ -86,7 +86,7 @@ class EmailVerificationView(TokenPageMixin, TemplateView):
 
 @method_decorator(sensitive_post_parameters("code"), name="dispatch")
 @method_decorator(csrf_protect, name="dispatch")
-class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-arg]
+class EmailVerificationCodeView(CodeFormMixin, TokenPageMixin, FormView):  # type: ignore[type-arg]
     """Enter the mailed code; the identity comes from the session, never from the form.
 
     Wrong, malformed and exotic codes get one generic error and all count (R-20, R-32 to
@@ -134,14 +134,14 @@ class EmailVerificationCodeView(TokenPageMixin, FormView):  # type: ignore[type-
                 email_change.complete(token, request.user, sender=type(self), request=request)
             else:
                 email_verification.complete(token, sender=type(self), request=request)
-        except RateLimited:
-            form.add_error(None, form.error_messages["throttled"])
-            return unlogged(self.render_to_response(self.get_context_data(form=form), status=429))
-        except TokenError as error:
+        except TooManyAttempts as error:
+            if not pending.issued:
+                return self.refuse_code(form, error)
             # "Used up" only for the code this session was sent: the session already knows
             # that code exists, so saying so reveals nothing about anyone else's.
-            used_up = isinstance(error, TooManyAttempts) and pending.issued
-            form.add_error("code", form.error_messages["used_up" if used_up else "invalid_code"])
+            form.add_error("code", form.error_messages["used_up"])
             return self.form_invalid(form)
+        except (RateLimited, TokenError) as error:
+            return self.refuse_code(form, error)
         finish_verification(request, token)
         return HttpResponseRedirect(safe_next(request, pending.next_url) or self.get_success_url())

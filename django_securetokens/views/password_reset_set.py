@@ -30,13 +30,13 @@ from django_securetokens.models import SecureToken
 from django_securetokens.ratelimit import client_ip, client_key
 from django_securetokens.sessions import RESET_EMAIL_SESSION_KEY, RESET_SESSION_KEY, accept
 
-from .base import TokenPageMixin, unlogged
+from .base import CodeFormMixin, TokenPageMixin
 from .password_reset import PasswordResetConfirmView
 
 
 @method_decorator(sensitive_post_parameters("code"), name="dispatch")
 @method_decorator(csrf_protect, name="dispatch")
-class PasswordResetCodeView(TokenPageMixin, FormView):  # type: ignore[type-arg]
+class PasswordResetCodeView(CodeFormMixin, TokenPageMixin, FormView):  # type: ignore[type-arg]
     """``password_reset_code``: the mailed code for the address given on ``password_reset``.
 
     Exists when ``PASSWORD_RESET_METHOD`` is ``"code"`` or ``"both"`` (else 404). The address
@@ -68,17 +68,16 @@ class PasswordResetCodeView(TokenPageMixin, FormView):  # type: ignore[type-arg]
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: VerificationCodeForm) -> HttpResponse:
-        code = form.cleaned_data["code"]
         try:
+            # The code goes straight to the flow, so no local of this frame holds it (R-46).
             token = flow.verify_code(
-                self.email, code, client=client_key(self.request), purpose=self.purpose
+                self.email,
+                form.cleaned_data["code"],
+                client=client_key(self.request),
+                purpose=self.purpose,
             )
-        except RateLimited:
-            form.add_error(None, form.error_messages["throttled"])
-            return unlogged(self.render_to_response(self.get_context_data(form=form), status=429))
-        except TokenError:
-            form.add_error("code", form.error_messages["invalid_code"])
-            return self.form_invalid(form)
+        except (RateLimited, TokenError) as error:
+            return self.refuse_code(form, error)
         accept(self.request)
         self.request.session[RESET_SESSION_KEY] = flow.reference(token)
         self.request.session.pop(RESET_EMAIL_SESSION_KEY, None)

@@ -84,3 +84,41 @@ def test_request_mail_link_new_password_and_sign_in(live_server, settings, walke
 
     # The page made no request to another origin.
     assert all(url.startswith(live_server.url) for url in seen_urls), seen_urls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reset_by_the_mailed_code(live_server, settings, walker, browser):
+    """PASSWORD_RESET_METHOD = "code": the sent page leads to the code page, the code to the
+    new-password page; the code is never in a URL and the session key changes (R-78)."""
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        "BASE_URL": live_server.url,
+        "PASSWORD_RESET_METHOD": "code",
+    }
+    page = browser.new_page()
+
+    page.goto(f"{live_server.url}/accounts/password-reset/")
+    page.fill("input[name=email]", "walker@example.com")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/password-reset/sent/")
+    session_before = {c["name"]: c["value"] for c in page.context.cookies()}["sessionid"]
+    page.click("text=Enter the code from the email")
+    page.wait_for_url("**/accounts/password-reset/code/")
+    assert "walker@example.com" in page.content()
+
+    message = wait_for_mail(1)
+    assert "/accounts/reset/" not in message.body  # a code, no link
+    code = re.search(r"\b(\d{3} \d{3})\b", message.body).group(1)
+    page.fill("input[name=code]", code)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/password-reset/set-password/")
+    session_after = {c["name"]: c["value"] for c in page.context.cookies()}["sessionid"]
+    assert session_after != session_before
+
+    page.fill("input[name=new_password1]", "a code-set walk 12")
+    page.fill("input[name=new_password2]", "a code-set walk 12")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/password-reset/complete/")
+    walker.refresh_from_db()
+    assert walker.check_password("a code-set walk 12")
+    assert code.replace(" ", "") not in page.url
