@@ -370,3 +370,54 @@ def test_each_state_is_the_same_rule_in_sql_and_in_python(user):
         assert [row.state(later) for row in rows] == [state]
     now_live = {t.pk for t in SecureToken.objects.in_state(State.LIVE)}
     assert now_live == {live.pk, expired.pk} == {t.pk for t in SecureToken.objects.live()}
+
+
+def _sent(queries):
+    """The verbs of *queries* but transaction control, which the test's own transaction turns
+    into savepoints, and which only SQLite sends through a cursor."""
+    verbs = [q["sql"].split(" ", 1)[0] for q in queries]
+    return [verb for verb in verbs if verb not in ("BEGIN", "SAVEPOINT", "RELEASE")]
+
+
+def test_consume_sends_three_statements_and_no_transaction_of_its_own(user):
+    _, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    with CaptureQueriesContext(connection) as queries:
+        SecureToken.objects.consume(secret, purpose="password_reset")
+    assert [q["sql"] for q in queries if q["sql"].startswith(("BEGIN", "SAVEPOINT"))] == []
+    assert _sent(queries) == ["SELECT", "UPDATE", "UPDATE"]
+
+
+def test_issue_locks_supersedes_and_inserts_in_one_transaction(user):
+    SecureToken.objects.issue(user, purpose="password_reset")
+    with CaptureQueriesContext(connection) as queries:
+        SecureToken.objects.issue(user, purpose="password_reset")
+    assert _sent(queries) == ["SELECT", "UPDATE", "INSERT"]
+
+
+@pytest.mark.parametrize("kind", ["link", "code"])
+def test_lookups_fall_back_to_the_orm_without_a_compiled_plan(user, kind, monkeypatch):
+    from django_securetokens import codes, tokens
+
+    lookup = tokens._BY_SELECTOR if kind == "link" else codes._BY_OWNER
+    monkeypatch.setattr(lookup, "plan", lambda manager, connection: None)
+    if kind == "link":
+        token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+        found = SecureToken.objects.verify(secret, purpose="password_reset")
+    else:
+        token, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+        found = SecureToken.objects.verify_code(code, purpose="email_verification", user=user)
+    assert found == token and found.user == user
+
+
+def test_verify_runs_the_sql_compiled_for_its_connection(user):
+    from django.db import connections
+
+    from django_securetokens import tokens
+
+    _, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    with CaptureQueriesContext(connection) as queries:
+        SecureToken.objects.verify(secret, purpose="password_reset").user.get_username()
+    plan = tokens._BY_SELECTOR.plan(SecureToken.objects, connections["default"])
+    assert plan is not None and "ORDER BY" not in plan.sql
+    assert len(queries) == 1
+    assert queries[0]["sql"].split(" WHERE ")[0] == plan.sql.split(" WHERE ")[0]
