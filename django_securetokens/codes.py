@@ -17,9 +17,16 @@ from django.views.decorators.debug import sensitive_variables
 from . import crypto
 from .conf import get_policy
 from .exceptions import InvalidToken, TokenError, TooManyAttempts
-from .lookup import Lookup
+from .lookup import Lookup, Update
 from .owners import Owner, owner_key
-from .token_engine import DUMMY_KEY, TokenEngine, check_purpose, slots, token_keys
+from .token_engine import (
+    DUMMY_KEY,
+    RESET_FAILURES,
+    TokenEngine,
+    check_purpose,
+    slot_manager,
+    token_keys,
+)
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -41,6 +48,24 @@ def _code_digest(key: bytes, salt: bytes, token: SecureToken, code: str) -> byte
 # checked in Python, which keeps every value that changes per call a plain string.
 _BY_OWNER: Lookup[SecureToken] = Lookup(
     "owner", "purpose", ordered=True, kind="code", used_at__isnull=True, revoked_at__isnull=True
+)
+
+
+# Each guess is counted before it is judged: on the owner across codes, then on the
+# code, each a conditional UPDATE whose row count says whether the limit still allowed it.
+_COUNT_FAILURE = Update(
+    lambda slots, v: slots.filter(purpose=v["purpose"], owner=v["owner"], failures__lt=v["cap"]),
+    lambda v: {"failures": F("failures") + 1},
+    purpose="purpose",
+    owner="owner",
+    cap="failures",
+)
+_COUNT_ATTEMPT = Update(
+    lambda tokens, v: tokens.live(v["now"]).filter(pk=v["pk"], attempts__lt=v["cap"]),
+    lambda v: {"attempts": F("attempts") + 1},
+    now="expires_at",
+    pk="id",
+    cap="attempts",
 )
 
 
@@ -103,9 +128,8 @@ class CodeEngine(TokenEngine):
             token = _BY_OWNER.first(self, owner.key, purpose)
             if token is not None and token.expires_at <= now:
                 token = None  # not live: the same answer as no code at all
-            slot = slots().filter(purpose=purpose, owner=owner.key)
-            counted = slot.filter(failures__lt=policy.code_max_failures).update(
-                failures=F("failures") + 1
+            counted = _COUNT_FAILURE.run(
+                slot_manager(), purpose=purpose, owner=owner.key, cap=policy.code_max_failures
             )
             key = token_keys(purpose).get(token.key_id) if token else None
             # An address, when given, must match exactly, compared here rather than by a
@@ -113,15 +137,13 @@ class CodeEngine(TokenEngine):
             if token is None or key is None or (owner.email and token.email != owner.email):
                 # The same statements and HMAC as a real guess, so timing does not tell
                 # whether this owner has a live code.
-                self.filter(pk__isnull=True).update(attempts=F("attempts") + 1)
+                _COUNT_ATTEMPT.run(self, now=now, pk=-1, cap=0)  # "attempts < 0": no row
                 crypto.digest(DUMMY_KEY, b"", b"", b"", b"", b"")
                 raise InvalidToken("no live code")
             if not counted:
                 raise TooManyAttempts("too many failures for this owner and purpose")
-            attempted = (
-                self.live(now)
-                .filter(pk=token.pk, attempts__lt=policy.code_max_attempts)
-                .update(attempts=F("attempts") + 1)
+            attempted = _COUNT_ATTEMPT.run(
+                self, now=now, pk=token.pk, cap=policy.code_max_attempts
             )
             if attempted != 1:
                 raise TooManyAttempts("too many attempts on this code")
@@ -130,7 +152,7 @@ class CodeEngine(TokenEngine):
             if not crypto.digests_match(candidate, token.digest):
                 raise InvalidToken("wrong code")
             self._check_state(token, key, now)
-            slot.update(failures=0)
+            RESET_FAILURES.run(slot_manager(), purpose=purpose, owner=owner.key)
         except TokenError as error:
             raise self._reject(error, purpose, token) from None
         return token

@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import crypto, signals
 from .conf import current_key, get_policy, hmac_keys, ttl_ceiling
 from .exceptions import ExpiredToken, InvalidToken, RevokedToken, TokenError, UsedToken
+from .lookup import Update
 from .owners import Owner, owner_key, user_state
 
 if TYPE_CHECKING:
@@ -57,6 +58,35 @@ def token_keys(purpose: str) -> dict[str, bytes]:
 
 def slots() -> models.QuerySet[TokenSlot]:
     return apps.get_model("django_securetokens", "TokenSlot").objects.all()
+
+
+def slot_manager() -> models.Manager[TokenSlot]:
+    return apps.get_model("django_securetokens", "TokenSlot").objects
+
+
+# The conditional UPDATEs of issue and use, compiled once per connection (see lookup).
+SUPERSEDE = Update(
+    lambda tokens, v: tokens.live(v["now"]).filter(
+        owner=v["owner"], purpose=v["purpose"], kind=v["kind"]
+    ),
+    lambda v: {"revoked_at": v["now"], "superseded": True},
+    now="expires_at",
+    owner="owner",
+    purpose="purpose",
+    kind="kind",
+)
+MARK_USED = Update(
+    lambda tokens, v: tokens.live(v["now"]).filter(pk=v["pk"]),
+    lambda v: {"used_at": v["now"]},
+    now="expires_at",
+    pk="id",
+)
+RESET_FAILURES = Update(
+    lambda slots, v: slots.filter(purpose=v["purpose"], owner=v["owner"], failures__gt=0),
+    lambda v: {"failures": 0},
+    purpose="purpose",
+    owner="owner",
+)
 
 
 def _expiry(ttl: object, purpose: str, name: str, now: datetime) -> datetime:
@@ -125,9 +155,7 @@ class TokenEngine(models.Manager["SecureToken"]):
                 # The slot's row lock serialises concurrent issues for one owner and
                 # purpose, so exactly one of them is left live.
                 if slot.select_for_update().exists():
-                    self.live(now).filter(owner=owner.key, purpose=purpose, kind=kind).update(
-                        revoked_at=now, superseded=True
-                    )
+                    SUPERSEDE.run(self, now=now, owner=owner.key, purpose=purpose, kind=kind)
                     token.save(force_insert=True, using=self.db)
                     break
             # The owner's first secret for this purpose: the slot is created outside any
@@ -190,9 +218,8 @@ class TokenEngine(models.Manager["SecureToken"]):
             # (and on PostgreSQL locks) the slot only when there is a count to reset.
             if reset_failures:
                 owner = owner_key(token.user_id, token.email)
-                failing = slots().filter(purpose=token.purpose, owner=owner, failures__gt=0)
-                failing.update(failures=0)
-            if self.live(now).filter(pk=token.pk).update(used_at=now) != 1:
+                RESET_FAILURES.run(slot_manager(), purpose=token.purpose, owner=owner)
+            if MARK_USED.run(self, now=now, pk=token.pk) != 1:
                 raise UsedToken("lost a race or no longer live")
         except TokenError as error:
             raise self._reject(error, token.purpose, token) from None

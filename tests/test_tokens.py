@@ -421,3 +421,43 @@ def test_verify_runs_the_sql_compiled_for_its_connection(user):
     assert plan is not None and "ORDER BY" not in plan.sql
     assert len(queries) == 1
     assert queries[0]["sql"].split(" WHERE ")[0] == plan.sql.split(" WHERE ")[0]
+
+
+def test_updates_fall_back_to_the_orm_without_a_compiled_plan(user, monkeypatch):
+    from django_securetokens import lookup
+
+    monkeypatch.setattr(lookup.Update, "plan", lambda self, manager, connection: None)
+    first, _ = SecureToken.objects.issue(user, purpose="password_reset")
+    token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    assert SecureToken.objects.get(pk=first.pk).state() == State.SUPERSEDED
+    code_token, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(wrong, purpose="email_verification", user=user)
+    assert SecureToken.objects.get(pk=code_token.pk).attempts == 1
+    assert slot_of(user, "email_verification").failures == 1
+    SecureToken.objects.consume_code(code, purpose="email_verification", user=user)
+    assert slot_of(user, "email_verification").failures == 0
+    assert SecureToken.objects.consume(secret, purpose="password_reset").pk == token.pk
+    with pytest.raises(UsedToken):
+        SecureToken.objects.consume(secret, purpose="password_reset")
+
+
+def test_every_conditional_update_compiles_on_this_database(user):
+    """The fast path must engage on every backend CI runs, not only fall back."""
+    from django.db import connections
+
+    from django_securetokens import codes, token_engine
+
+    SecureToken.objects.issue(user, purpose="password_reset")
+    wrapper = connections["default"]
+    for update, manager in [
+        (token_engine.SUPERSEDE, SecureToken.objects),
+        (token_engine.MARK_USED, SecureToken.objects),
+        (codes._COUNT_ATTEMPT, SecureToken.objects),
+        (token_engine.RESET_FAILURES, TokenSlot.objects),
+        (codes._COUNT_FAILURE, TokenSlot.objects),
+    ]:
+        plan = update.plan(manager, wrapper)
+        assert plan is not None and plan.sql.startswith("UPDATE")
+        assert all(positions for _, _, positions in plan.slots)
