@@ -1,4 +1,4 @@
-"""Row lookups on the hot paths, with the SQL compiled once per database connection.
+"""Statements on the hot paths, with the SQL compiled once per database connection.
 
 ``manager.select_related("user").filter(selector=…).first()`` spends several times longer
 building and compiling its query than the database spends running it, and the token and
@@ -7,6 +7,8 @@ compiler for the SQL once per connection and query shape, then each call only ex
 statement, applies the backend's converters and builds the instances with
 ``Model.from_db``, as the ORM's iterator does. Same SQL, same single query, same objects;
 when the ORM gives a shape the fast path does not understand, the plain queryset runs.
+An :class:`Update` does the same for the conditional ``UPDATE`` statements whose row counts
+decide who wins a race or whether a guess may still count.
 """
 
 from __future__ import annotations
