@@ -17,8 +17,16 @@ from django.views.decorators.debug import sensitive_variables
 from . import crypto
 from .conf import get_policy
 from .exceptions import InvalidToken, TokenError, TooManyAttempts
+from .lookup import Lookup, Update
 from .owners import Owner, owner_key
-from .token_engine import DUMMY_KEY, TokenEngine, check_purpose, slots, token_keys
+from .token_engine import (
+    DUMMY_KEY,
+    RESET_FAILURES,
+    TokenEngine,
+    check_purpose,
+    slot_manager,
+    token_keys,
+)
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -33,6 +41,32 @@ def _code_digest(key: bytes, salt: bytes, token: SecureToken, code: str) -> byte
     return crypto.digest(
         key, salt, token.purpose.encode(), owner.encode(), token.email.encode(), code.encode()
     )
+
+
+# The owner's newest unspent code. One code at most is live per owner and purpose (R-05),
+# and issuing supersedes it, so an expired newest code means no live one; the expiry is
+# checked in Python, which keeps every value that changes per call a plain string.
+_BY_OWNER: Lookup[SecureToken] = Lookup(
+    "owner", "purpose", ordered=True, kind="code", used_at__isnull=True, revoked_at__isnull=True
+)
+
+
+# Each guess is counted before it is judged (R-20): on the owner across codes, then on the
+# code, each a conditional UPDATE whose row count says whether the limit still allowed it.
+_COUNT_FAILURE = Update(
+    lambda slots, v: slots.filter(purpose=v["purpose"], owner=v["owner"], failures__lt=v["cap"]),
+    lambda v: {"failures": F("failures") + 1},
+    purpose="purpose",
+    owner="owner",
+    cap="failures",
+)
+_COUNT_ATTEMPT = Update(
+    lambda tokens, v: tokens.live(v["now"]).filter(pk=v["pk"], attempts__lt=v["cap"]),
+    lambda v: {"attempts": F("attempts") + 1},
+    now="expires_at",
+    pk="id",
+    cap="attempts",
+)
 
 
 class CodeEngine(TokenEngine):
@@ -91,15 +125,11 @@ class CodeEngine(TokenEngine):
             owner = Owner.of(user, email)
             policy = get_policy(purpose)
             now = timezone.now()
-            token = (
-                self.live(now)
-                .select_related("user")
-                .filter(owner=owner.key, purpose=purpose, kind="code")
-                .first()
-            )
-            slot = slots().filter(purpose=purpose, owner=owner.key)
-            counted = slot.filter(failures__lt=policy.code_max_failures).update(
-                failures=F("failures") + 1
+            token = _BY_OWNER.first(self, owner.key, purpose)
+            if token is not None and token.expires_at <= now:
+                token = None  # not live: the same answer as no code at all
+            counted = _COUNT_FAILURE.run(
+                slot_manager(), purpose=purpose, owner=owner.key, cap=policy.code_max_failures
             )
             key = token_keys(purpose).get(token.key_id) if token else None
             # An address, when given, must match exactly, compared here rather than by a
@@ -107,15 +137,13 @@ class CodeEngine(TokenEngine):
             if token is None or key is None or (owner.email and token.email != owner.email):
                 # The same statements and HMAC as a real guess, so timing does not tell
                 # whether this owner has a live code.
-                self.filter(pk__isnull=True).update(attempts=F("attempts") + 1)
+                _COUNT_ATTEMPT.run(self, now=now, pk=-1, cap=0)  # "attempts < 0": no row
                 crypto.digest(DUMMY_KEY, b"", b"", b"", b"", b"")
                 raise InvalidToken("no live code")
             if not counted:
                 raise TooManyAttempts("too many failures for this owner and purpose")
-            attempted = (
-                self.live(now)
-                .filter(pk=token.pk, attempts__lt=policy.code_max_attempts)
-                .update(attempts=F("attempts") + 1)
+            attempted = _COUNT_ATTEMPT.run(
+                self, now=now, pk=token.pk, cap=policy.code_max_attempts
             )
             if attempted != 1:
                 raise TooManyAttempts("too many attempts on this code")
@@ -124,7 +152,7 @@ class CodeEngine(TokenEngine):
             if not crypto.digests_match(candidate, token.digest):
                 raise InvalidToken("wrong code")
             self._check_state(token, key, now)
-            slot.update(failures=0)
+            RESET_FAILURES.run(slot_manager(), purpose=purpose, owner=owner.key)
         except TokenError as error:
             raise self._reject(error, purpose, token) from None
         return token
@@ -137,7 +165,10 @@ class CodeEngine(TokenEngine):
         email: str | None = None,
     ) -> SecureToken:
         """Like :meth:`verify_code`, and mark the code used: succeeds exactly once."""
-        return self.use(self.verify_code(code, purpose, user=user, email=email))
+        # verify_code() has just reset the owner's count: no need to again.
+        return self._use(
+            self.verify_code(code, purpose, user=user, email=email), reset_failures=False
+        )
 
     async def aissue_code(self, *args: Any, **kwargs: Any) -> tuple[SecureToken, str]:
         return await sync_to_async(self.issue_code)(*args, **kwargs)

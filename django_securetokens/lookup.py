@@ -1,4 +1,4 @@
-"""Row lookups on the hot paths, with the SQL compiled once per database connection.
+"""Statements on the hot paths, with the SQL compiled once per database connection.
 
 ``manager.select_related("user").filter(selector=…).first()`` spends several times longer
 building and compiling its query than the database spends running it, and the token and
@@ -7,14 +7,19 @@ compiler for the SQL once per connection and query shape, then each call only ex
 statement, applies the backend's converters and builds the instances with
 ``Model.from_db``, as the ORM's iterator does. Same SQL, same single query, same objects;
 when the ORM gives a shape the fast path does not understand, the plain queryset runs.
+An :class:`Update` does the same for the conditional ``UPDATE`` statements whose row counts
+decide who wins a race or whether a guess may still count.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from django.db import connections, models
+from django.db.models.sql import UpdateQuery
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -38,9 +43,7 @@ class Plan(NamedTuple):
 
 
 # Keyed by connection object: each thread has its own, and converters are bound to it.
-_PLANS: WeakKeyDictionary[
-    BaseDatabaseWrapper, dict[tuple[Lookup[Any], type[models.Model]], Plan | None]
-]
+_PLANS: WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[object, type[models.Model]], Any]]
 _PLANS = WeakKeyDictionary()
 
 
@@ -109,7 +112,7 @@ class Lookup(Generic[_M]):
         model = manager.model
         plans = _PLANS.setdefault(connection, {})
         if (self, model) in plans:
-            return plans[self, model]
+            return plans[self, model]  # type: ignore[no-any-return]
         # Sentinels no real value can equal mark where each name's value goes.
         sentinels = [f"\0{name}\0" for name in self.names]
         compiler = self.queryset(manager, *sentinels).query.get_compiler(connection=connection)
@@ -151,3 +154,88 @@ class Lookup(Generic[_M]):
                     user_field=user_field,
                 )
         return plan
+
+
+class UpdatePlan(NamedTuple):
+    """One :class:`Update` compiled for one database connection."""
+
+    sql: str
+    params: list[Any]  # as compiled; the caller's values go in at the slots
+    slots: list[tuple[str, Any, list[int]]]  # name, its field, and its positions in params
+
+
+class Update:
+    """``where(queryset, values).update(**changes(values))``, compiled once per connection.
+
+    The conditional ``UPDATE`` statements of the hot paths, whose row counts decide who wins,
+    cost several times more to build and compile through the ORM than to run. *params* maps
+    each value that changes from call to call to the model field it is compared with or
+    written to; its type picks a sentinel no real value can equal, and the field adapts each
+    call's value for the database as the ORM would. Everything else in *where* and
+    *changes* (``F()`` expressions, constants) is compiled into the plan. The plain
+    queryset runs when the compiled shape is not a single-table ``UPDATE``.
+    """
+
+    def __init__(
+        self,
+        where: Callable[[Any, dict[str, Any]], models.QuerySet[Any]],
+        changes: Callable[[dict[str, Any]], dict[str, Any]],
+        **params: str,
+    ) -> None:
+        self.where = where
+        self.changes = changes
+        self.params = params
+
+    def run(self, manager: models.Manager[Any], **values: Any) -> int:
+        """Run the update for *values*; return the number of rows it matched."""
+        connection = connections[manager.db]
+        plan = self.plan(manager, connection)
+        if plan is None:
+            return self.where(manager.all(), values).update(**self.changes(values))
+        params = list(plan.params)
+        for name, field, positions in plan.slots:
+            value = field.get_db_prep_value(values[name], connection, prepared=False)
+            for position in positions:
+                params[position] = value
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            return int(cursor.rowcount)
+
+    def plan(
+        self, manager: models.Manager[Any], connection: BaseDatabaseWrapper
+    ) -> UpdatePlan | None:
+        """This update compiled for *connection*, once; None means "use the queryset"."""
+        model = manager.model
+        plans = _PLANS.setdefault(connection, {})
+        if (self, model) in plans:
+            return plans[self, model]  # type: ignore[no-any-return]
+        fields = {name: model._meta.get_field(field) for name, field in self.params.items()}
+        sentinels = {name: _sentinel(field, n) for n, (name, field) in enumerate(fields.items())}
+        query = cast(UpdateQuery, self.where(manager.all(), sentinels).query.chain(UpdateQuery))
+        query.add_update_values(self.changes(sentinels))
+        sql, compiled = query.get_compiler(connection=connection).as_sql()
+        params = list(compiled)
+        slots = []
+        for name, field in fields.items():
+            adapted = field.get_db_prep_value(sentinels[name], connection, prepared=False)
+            slots.append((name, field, [i for i, p in enumerate(params) if p == adapted]))
+        plan = None
+        # A single table, and every value found where it goes: the fast path's shape. The
+        # fallback guards against a future Django compiling it otherwise.
+        if len(query.alias_map) == 1 and all(  # pragma: no branch
+            positions for _, _, positions in slots
+        ):
+            plan = UpdatePlan(sql=sql, params=params, slots=slots)
+        plans[self, model] = plan
+        return plan
+
+
+def _sentinel(field: Any, n: int) -> Any:
+    """A value of *field*'s type that no real call passes: a far-past instant, a number
+    near the top of a positive integer column's range (Django refuses to compile a
+    comparison with a value outside it), or a string with NUL bytes."""
+    if isinstance(field, models.DateTimeField):
+        return datetime(2000, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=n + 1)
+    if isinstance(field, models.IntegerField):  # AutoField and the counters
+        return 2_000_000_000 + n
+    return f"\0{field.name}\0"

@@ -44,9 +44,11 @@ class SecureTokenQuerySet(models.QuerySet["SecureToken"]):
         return self.unspent().filter(expires_at__gt=now or timezone.now())
 
     def expired(self, now: datetime | None = None) -> SecureTokenQuerySet:
+        """Tokens never used nor revoked whose time ran out by *now*."""
         return self.unspent().filter(expires_at__lte=now or timezone.now())
 
     def used(self) -> SecureTokenQuerySet:
+        """Tokens used once; nothing else counts after that."""
         return self.filter(used_at__isnull=False)
 
     def revoked(self) -> SecureTokenQuerySet:
@@ -54,9 +56,11 @@ class SecureTokenQuerySet(models.QuerySet["SecureToken"]):
         return self.filter(used_at__isnull=True, revoked_at__isnull=False, superseded=False)
 
     def superseded(self) -> SecureTokenQuerySet:
+        """Tokens revoked because a newer secret was issued for the same owner (R-05)."""
         return self.filter(used_at__isnull=True, revoked_at__isnull=False, superseded=True)
 
     def in_state(self, state: State, now: datetime | None = None) -> SecureTokenQuerySet:
+        """The tokens whose :meth:`SecureToken.state` at *now* is *state*."""
         if state == State.LIVE:
             return self.live(now)
         if state == State.EXPIRED:
@@ -70,18 +74,22 @@ class APIKeyQuerySet(models.QuerySet["APIKey"]):
     """API keys by :class:`State`: live, expired or revoked."""
 
     def live(self, now: datetime | None = None) -> APIKeyQuerySet:
+        """Keys neither revoked nor expired at *now*."""
         unexpired = models.Q(expires_at__isnull=True) | models.Q(
             expires_at__gt=now or timezone.now()
         )
         return self.filter(unexpired, revoked_at__isnull=True)
 
     def expired(self, now: datetime | None = None) -> APIKeyQuerySet:
+        """Unrevoked keys whose expiry passed by *now*."""
         return self.filter(revoked_at__isnull=True, expires_at__lte=now or timezone.now())
 
     def revoked(self) -> APIKeyQuerySet:
+        """Revoked keys, expired or not."""
         return self.filter(revoked_at__isnull=False)
 
     def in_state(self, state: State, now: datetime | None = None) -> APIKeyQuerySet:
+        """The keys whose :meth:`APIKey.state` at *now* is *state*."""
         if state == State.REVOKED:
             return self.revoked()
         return self.live(now) if state == State.LIVE else self.expired(now)

@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import crypto, signals
 from .conf import current_key, get_policy, hmac_keys, ttl_ceiling
 from .exceptions import ExpiredToken, InvalidToken, RevokedToken, TokenError, UsedToken
+from .lookup import Update
 from .owners import Owner, owner_key, user_state
 
 if TYPE_CHECKING:
@@ -57,6 +58,35 @@ def token_keys(purpose: str) -> dict[str, bytes]:
 
 def slots() -> models.QuerySet[TokenSlot]:
     return apps.get_model("django_securetokens", "TokenSlot").objects.all()
+
+
+def slot_manager() -> models.Manager[TokenSlot]:
+    return apps.get_model("django_securetokens", "TokenSlot").objects
+
+
+# The conditional UPDATEs of issue and use, compiled once per connection (see lookup).
+SUPERSEDE = Update(
+    lambda tokens, v: tokens.live(v["now"]).filter(
+        owner=v["owner"], purpose=v["purpose"], kind=v["kind"]
+    ),
+    lambda v: {"revoked_at": v["now"], "superseded": True},
+    now="expires_at",
+    owner="owner",
+    purpose="purpose",
+    kind="kind",
+)
+MARK_USED = Update(
+    lambda tokens, v: tokens.live(v["now"]).filter(pk=v["pk"]),
+    lambda v: {"used_at": v["now"]},
+    now="expires_at",
+    pk="id",
+)
+RESET_FAILURES = Update(
+    lambda slots, v: slots.filter(purpose=v["purpose"], owner=v["owner"], failures__gt=0),
+    lambda v: {"failures": 0},
+    purpose="purpose",
+    owner="owner",
+)
 
 
 def _expiry(ttl: object, purpose: str, name: str, now: datetime) -> datetime:
@@ -119,15 +149,18 @@ class TokenEngine(models.Manager["SecureToken"]):
             expires_at=_expiry(ttl, purpose, "TTL" if kind == "link" else "CODE_TTL", now),
         )
         secret, token.digest, token.salt = make_secret(token, key)
-        slot, _ = slots().get_or_create(purpose=purpose, owner=owner.key)
-        # The slot's row lock serialises concurrent issues for one owner and purpose, so
-        # exactly one of them is left live (R-05).
-        with transaction.atomic(using=self.db):
-            slots().select_for_update().filter(pk=slot.pk).first()
-            self.live(now).filter(owner=owner.key, purpose=purpose, kind=kind).update(
-                revoked_at=now, superseded=True
-            )
-            token.save(force_insert=True, using=self.db)
+        slot = slots().filter(purpose=purpose, owner=owner.key)
+        while True:
+            with transaction.atomic(using=self.db):
+                # The slot's row lock serialises concurrent issues for one owner and
+                # purpose, so exactly one of them is left live (R-05).
+                if slot.select_for_update().exists():
+                    SUPERSEDE.run(self, now=now, owner=owner.key, purpose=purpose, kind=kind)
+                    token.save(force_insert=True, using=self.db)
+                    break
+            # The owner's first secret for this purpose: the slot is created outside any
+            # lock, so two first issues on MySQL cannot deadlock on a missing row's gap lock.
+            slots().get_or_create(purpose=purpose, owner=owner.key)
         signals.token_issued.send(sender=self.model, token=token)
         return token, secret
 
@@ -167,22 +200,27 @@ class TokenEngine(models.Manager["SecureToken"]):
         Call it inside the transaction that applies the protected change, so both happen or
         neither does (R-19). It re-checks the token and its user, then marks it used with a
         conditional ``UPDATE``: only a row count of one wins, so among concurrent callers
-        exactly one succeeds (R-18). A success resets the owner's code-failure count (R-33).
+        exactly one succeeds (R-18). Two statements and no transaction of its own: a genuine
+        token resets the owner's code-failure count (R-33), then the ``UPDATE`` decides.
         """
+        return self._use(token, reset_failures=True)
+
+    def _use(self, token: SecureToken, *, reset_failures: bool) -> SecureToken:
         now = timezone.now()
-        owner = owner_key(token.user_id, token.email)
         try:
             key = token_keys(token.purpose).get(token.key_id)
             if key is None:
                 raise InvalidToken("digest key retired")
-            with transaction.atomic(using=self.db):
-                # Slot first, then token: the order _create takes, so they cannot deadlock.
-                slot = slots().select_for_update().filter(purpose=token.purpose, owner=owner)
-                slot.first()
-                self._check_state(token, key, now)
-                if self.live(now).filter(pk=token.pk).update(used_at=now) != 1:
-                    raise UsedToken("lost a race or no longer live")
-                slot.update(failures=0)
+            self._check_state(token, key, now)
+            # Slot before token, the order _create locks them in, so that inside a caller's
+            # transaction the two cannot deadlock. The reset comes before the win because
+            # only a holder of the genuine secret gets here, winner or not, and it touches
+            # (and on PostgreSQL locks) the slot only when there is a count to reset.
+            if reset_failures:
+                owner = owner_key(token.user_id, token.email)
+                RESET_FAILURES.run(slot_manager(), purpose=token.purpose, owner=owner)
+            if MARK_USED.run(self, now=now, pk=token.pk) != 1:
+                raise UsedToken("lost a race or no longer live")
         except TokenError as error:
             raise self._reject(error, token.purpose, token) from None
         token.used_at = now

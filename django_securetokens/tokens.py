@@ -20,6 +20,7 @@ from . import crypto
 from .codes import CodeEngine
 from .conf import setting
 from .exceptions import InvalidToken, TokenError
+from .lookup import Lookup
 from .owners import Owner, owner_key
 from .token_engine import DUMMY_KEY, check_purpose, slots, token_keys
 
@@ -36,6 +37,9 @@ def _link_digest(key: bytes, token: SecureToken, verifier: str) -> bytes:
     return crypto.digest(
         key, token.selector.encode(), owner.encode(), token.email.encode(), verifier.encode()
     )
+
+
+_BY_SELECTOR: Lookup[SecureToken] = Lookup("selector", "purpose", kind="link")
 
 
 class SecureTokenManager(CodeEngine):
@@ -83,11 +87,7 @@ class SecureTokenManager(CodeEngine):
         try:
             purpose = check_purpose(purpose)
             selector, verifier = crypto.split_token(secret, setting("TOKEN_BYTES"))
-            token = (
-                self.select_related("user")
-                .filter(selector=selector, purpose=purpose, kind="link")
-                .first()
-            )
+            token = _BY_SELECTOR.first(self, selector, purpose)
             key = token_keys(purpose).get(token.key_id) if token else None
             if token is None or key is None:
                 crypto.digest(DUMMY_KEY, selector.encode(), verifier.encode())

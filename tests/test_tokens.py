@@ -520,3 +520,94 @@ def test_token_purpose_api_key_has_its_own_key(user):
     from django_securetokens.token_engine import token_keys
 
     assert token_keys("api_key") != conf.hmac_keys(conf.API_KEY_PURPOSE)
+
+
+def _sent(queries):
+    """The verbs of *queries* but transaction control, which the test's own transaction turns
+    into savepoints, and which only SQLite sends through a cursor."""
+    verbs = [q["sql"].split(" ", 1)[0] for q in queries]
+    return [verb for verb in verbs if verb not in ("BEGIN", "SAVEPOINT", "RELEASE")]
+
+
+def test_consume_sends_three_statements_and_no_transaction_of_its_own(user):
+    _, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    with CaptureQueriesContext(connection) as queries:
+        SecureToken.objects.consume(secret, purpose="password_reset")
+    assert [q["sql"] for q in queries if q["sql"].startswith(("BEGIN", "SAVEPOINT"))] == []
+    assert _sent(queries) == ["SELECT", "UPDATE", "UPDATE"]
+
+
+def test_issue_locks_supersedes_and_inserts_in_one_transaction(user):
+    SecureToken.objects.issue(user, purpose="password_reset")
+    with CaptureQueriesContext(connection) as queries:
+        SecureToken.objects.issue(user, purpose="password_reset")
+    assert _sent(queries) == ["SELECT", "UPDATE", "INSERT"]
+
+
+@pytest.mark.parametrize("kind", ["link", "code"])
+def test_lookups_fall_back_to_the_orm_without_a_compiled_plan(user, kind, monkeypatch):
+    from django_securetokens import codes, tokens
+
+    lookup = tokens._BY_SELECTOR if kind == "link" else codes._BY_OWNER
+    monkeypatch.setattr(lookup, "plan", lambda manager, connection: None)
+    if kind == "link":
+        token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+        found = SecureToken.objects.verify(secret, purpose="password_reset")
+    else:
+        token, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+        found = SecureToken.objects.verify_code(code, purpose="email_verification", user=user)
+    assert found == token and found.user == user
+
+
+def test_verify_runs_the_sql_compiled_for_its_connection(user):
+    from django.db import connections
+
+    from django_securetokens import tokens
+
+    _, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    with CaptureQueriesContext(connection) as queries:
+        SecureToken.objects.verify(secret, purpose="password_reset").user.get_username()
+    plan = tokens._BY_SELECTOR.plan(SecureToken.objects, connections["default"])
+    assert plan is not None and "ORDER BY" not in plan.sql
+    assert len(queries) == 1
+    assert queries[0]["sql"].split(" WHERE ")[0] == plan.sql.split(" WHERE ")[0]
+
+
+def test_updates_fall_back_to_the_orm_without_a_compiled_plan(user, monkeypatch):
+    from django_securetokens import lookup
+
+    monkeypatch.setattr(lookup.Update, "plan", lambda self, manager, connection: None)
+    first, _ = SecureToken.objects.issue(user, purpose="password_reset")
+    token, secret = SecureToken.objects.issue(user, purpose="password_reset")
+    assert SecureToken.objects.get(pk=first.pk).state() == State.SUPERSEDED
+    code_token, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    with pytest.raises(InvalidToken):
+        SecureToken.objects.verify_code(wrong, purpose="email_verification", user=user)
+    assert SecureToken.objects.get(pk=code_token.pk).attempts == 1
+    assert slot_of(user, "email_verification").failures == 1
+    SecureToken.objects.consume_code(code, purpose="email_verification", user=user)
+    assert slot_of(user, "email_verification").failures == 0
+    assert SecureToken.objects.consume(secret, purpose="password_reset").pk == token.pk
+    with pytest.raises(UsedToken):
+        SecureToken.objects.consume(secret, purpose="password_reset")
+
+
+def test_every_conditional_update_compiles_on_this_database(user):
+    """The fast path must engage on every backend CI runs, not only fall back."""
+    from django.db import connections
+
+    from django_securetokens import codes, token_engine
+
+    SecureToken.objects.issue(user, purpose="password_reset")
+    wrapper = connections["default"]
+    for update, manager in [
+        (token_engine.SUPERSEDE, SecureToken.objects),
+        (token_engine.MARK_USED, SecureToken.objects),
+        (codes._COUNT_ATTEMPT, SecureToken.objects),
+        (token_engine.RESET_FAILURES, TokenSlot.objects),
+        (codes._COUNT_FAILURE, TokenSlot.objects),
+    ]:
+        plan = update.plan(manager, wrapper)
+        assert plan is not None and plan.sql.startswith("UPDATE")
+        assert all(positions for _, _, positions in plan.slots)
