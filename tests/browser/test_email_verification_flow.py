@@ -12,7 +12,15 @@ from tests.conftest import mailed_code_and_link
 
 from .conftest import BROWSER_TESTS
 
-pytestmark = [*BROWSER_TESTS, pytest.mark.django_db(transaction=True)]
+# The mail job runs inside the request (mail_now): with the default background thread, its
+# writes would race the request's own session write, and the test's in-memory SQLite
+# database, shared between threads, refuses a second writer outright ("database table is
+# locked") where a real database waits. That mail leaves the request path is tested apart.
+pytestmark = [
+    *BROWSER_TESTS,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("mail_now"),
+]
 
 
 @pytest.fixture

@@ -94,6 +94,10 @@ def test_reset_by_the_mailed_code(live_server, settings, walker, browser):
         **settings.SECURETOKENS,
         "BASE_URL": live_server.url,
         "PASSWORD_RESET_METHOD": "code",
+        # The request page writes the session here, which the mail job's writes in a
+        # background thread would race on the in-memory SQLite database shared between
+        # threads (see test_email_verification_flow.py): the job runs in the request.
+        "EMAIL_SENDER": "tests.conftest.run_immediately",
     }
     page = browser.new_page()
 
