@@ -78,7 +78,9 @@ def database_from_url(url: str) -> dict[str, Any]:
     engine = f"django.db.backends.{backends[parts.scheme]}"
     name = unquote(parts.path[1:])  # sqlite:///db.sqlite3 is relative, sqlite:////tmp/x absolute
     if parts.scheme == "sqlite":
-        return {"ENGINE": engine, "NAME": name}
+        # Mail jobs write from a background thread: take SQLite's write lock when a
+        # transaction starts, so they wait for it instead of failing ("database is locked").
+        return {"ENGINE": engine, "NAME": name, "OPTIONS": {"transaction_mode": "IMMEDIATE"}}
     return {
         "ENGINE": engine,
         "NAME": name,

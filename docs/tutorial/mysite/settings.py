@@ -7,6 +7,10 @@ import django
 
 INSTALLED_APPS += ["django_securetokens"]
 
+# Mail is written by a background thread. SQLite then needs its write lock taken when a
+# transaction starts, so that thread waits its turn instead of failing ("database is locked").
+DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE"}
+
 # Links in mail are absolute, so the app needs your site's origin.
 SECURETOKENS = {"BASE_URL": "http://127.0.0.1:8000"}
 
