@@ -51,11 +51,6 @@ def site_name(origin: str) -> str:
     return urlsplit(origin).hostname or origin
 
 
-def absolute_url(request: HttpRequest | None, path: str) -> str:
-    """*path* (from ``reverse()``) made absolute with :func:`site_origin`."""
-    return site_origin(request) + path
-
-
 def render_email(template_prefix: str, context: dict[str, Any], to: str) -> EmailMultiAlternatives:
     """Build the message from ``<prefix>_subject.txt``, ``<prefix>.txt`` and ``<prefix>.html``.
 
