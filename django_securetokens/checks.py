@@ -366,7 +366,7 @@ _RESET_METHOD_RULE = _Rule(
 )
 
 # The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
-_LINK_FLOWS = ("password_reset", "email_verification", "email_change")
+_LINK_FLOWS = ("password_reset", "email_verification", "email_change", "login")
 
 
 def check_flows(**kwargs: Any) -> list[CheckMessage]:
@@ -398,7 +398,9 @@ def check_flows(**kwargs: Any) -> list[CheckMessage]:
                     id="securetokens.E025",
                 )
             )
-    return messages
+    from .checks_login import check_login  # it builds on this module's rules
+
+    return messages + check_login(merged)
 
 
 def _check_self_service(merged: dict[str, Any]) -> list[CheckMessage]:
