@@ -51,6 +51,7 @@ def test_only_the_per_address_mail_and_password_check_limits_fail_closed():
     assert closed == {
         limits.PASSWORD_RESET_EMAIL,
         limits.VERIFICATION_MAIL,
+        limits.LOGIN_EMAIL,
         limits.REAUTH_USER,
         limits.REAUTH_IP,
     }
