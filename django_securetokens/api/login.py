@@ -31,6 +31,8 @@ from .serializers import DetailSerializer, EmailSerializer, ProofSerializer
 class PasswordlessLoginAPIView(SecureTokensAPIView):
     """404 unless ``PASSWORDLESS_LOGIN`` is on, before anything else is looked at."""
 
+    off_message = _("Passwordless sign-in is off on this site.")
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if not setting("PASSWORDLESS_LOGIN"):
             raise Http404
@@ -47,7 +49,10 @@ class LoginView(PasswordlessLoginAPIView):
 
     serializer_class = EmailSerializer
     accepted_message = _("If an account has this address, we have sent it a sign-in email.")
-    responses = {status.HTTP_202_ACCEPTED: (DetailSerializer, accepted_message)}
+    responses = {
+        status.HTTP_202_ACCEPTED: (DetailSerializer, accepted_message),
+        status.HTTP_404_NOT_FOUND: (DetailSerializer, PasswordlessLoginAPIView.off_message),
+    }
 
     def post(self, request: Request) -> Response:
         email: str = self.validated(request)["email"]
@@ -72,7 +77,10 @@ class LoginConfirmView(PasswordlessLoginAPIView):
 
     serializer_class = ProofSerializer
     signed_in_message = _("You are signed in.")
-    responses = {status.HTTP_200_OK: (DetailSerializer, signed_in_message)}
+    responses = {
+        status.HTTP_200_OK: (DetailSerializer, signed_in_message),
+        status.HTTP_404_NOT_FOUND: (DetailSerializer, PasswordlessLoginAPIView.off_message),
+    }
 
     def post(self, request: Request) -> Response:
         data = self.validated(request)
