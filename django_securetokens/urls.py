@@ -92,8 +92,14 @@ urlpatterns += [
 ]
 
 # --- passwordless sign-in (PASSWORDLESS_LOGIN) ----------------------------------------------
+# Not "login/": django.contrib.auth's urls, often mounted under the same accounts/ prefix,
+# have it, and the first pattern would shadow the other.
 urlpatterns += [
-    path("login/", login.LoginView.as_view(), name="login"),
-    path("login/code/", login.LoginCodeView.as_view(), name="login_code"),
-    path("login/confirm/<str:token>/", login.LoginConfirmView.as_view(), name="login_confirm"),
+    path("email-login/", login.LoginView.as_view(), name="login"),
+    path("email-login/code/", login.LoginCodeView.as_view(), name="login_code"),
+    path(
+        "email-login/confirm/<str:token>/",
+        login.LoginConfirmView.as_view(),
+        name="login_confirm",
+    ),
 ]

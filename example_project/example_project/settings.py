@@ -135,7 +135,14 @@ SECURETOKENS = {
     # scope /api/orders/ needs, after re-entering their password (sudo mode).
     "SELF_SERVICE_API_KEYS": True,
     "SELF_SERVICE_API_KEY_SCOPES": ["orders:read"],
+    # Passwordless sign-in: the login page links to /accounts/email-login/, which mails a
+    # link and a code; either signs in through the backend below.
+    "PASSWORDLESS_LOGIN": True,
 }
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "django_securetokens.backends.LoginTokenBackend",
+]
 
 # Mail jobs run in a background thread of the web process. To send them through a real task
 # queue instead (docs/howto/task_queue.rst), start both the site and a worker with
