@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from .admin_api_keys import APIKeyAdmin
 from .admin_dates import DateHierarchyWhereSupported
+from .conf import purpose_label
 from .models import APIKey, SecureToken, State
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class SecureTokenAdmin(DateHierarchyWhereSupported, SecureTokenAdminBase):
 
     list_display = [
         "selector",
-        "purpose",
+        "purpose_display",
         "kind",
         "owner",
         "created_at",
@@ -81,6 +82,10 @@ class SecureTokenAdmin(DateHierarchyWhereSupported, SecureTokenAdminBase):
     @admin.display(description=_("owner"))
     def owner(self, obj: SecureToken) -> str:
         return str(obj.user) if obj.user_id else obj.email
+
+    @admin.display(description=_("purpose"), ordering="purpose")
+    def purpose_display(self, obj: SecureToken) -> str:
+        return purpose_label(obj.purpose)
 
     @admin.display(description=_("state"))
     def state_display(self, obj: SecureToken) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.translation import gettext
 
 from . import crypto
 
@@ -23,6 +24,18 @@ EMAIL_VERIFICATION = "email_verification"
 EMAIL_CHANGE = "email_change"
 API_KEY_PURPOSE = "api_key"
 LOGIN = "login"
+
+
+def purpose_label(purpose: str) -> str:
+    """A readable name of *purpose* for the admin; a project's own purposes show as named."""
+    labels = {
+        PASSWORD_RESET: gettext("Password reset"),
+        EMAIL_VERIFICATION: gettext("Email verification"),
+        EMAIL_CHANGE: gettext("Email change"),
+        LOGIN: gettext("Passwordless sign-in"),
+    }
+    return labels.get(purpose, purpose)
+
 
 #: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``.
 DEFAULTS: dict[str, Any] = {
