@@ -118,7 +118,7 @@ def test_bad_input_is_a_4xx(api, alice, body):
 
 def test_a_lone_surrogate_is_a_4xx(api, alice):
     for field in ('"token"', '"email": "alice@example.com", "code"'):
-        body = ('{%s: "\\ud800"}' % field).encode()
+        body = ("{" + field + ': "\\ud800"}').encode()
         response = api.post(CONFIRM, body, content_type="application/json")
         assert 400 <= response.status_code < 500
     body = b'{"email": "\\ud800@example.com"}'
