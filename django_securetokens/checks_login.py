@@ -1,4 +1,4 @@
-"""System checks of passwordless sign-in (R-84): ``securetokens.E027`` and ``E028``.
+"""System checks of passwordless sign-in (R-84): ``securetokens.E028`` and ``E029``.
 
 Run by :func:`~django_securetokens.checks.check_flows`, whose table-driven rules they use.
 """
@@ -15,7 +15,7 @@ from .checks import _dotted_callable, _Rule
 _LOGIN_BACKEND = "django_securetokens.backends.LoginTokenBackend"
 
 _LOGIN_RESPONSE_RULE = _Rule(
-    "securetokens.E028",
+    "securetokens.E029",
     ("LOGIN_RESPONSE",),
     lambda value: value is None or _dotted_callable(value),
     "None or the dotted path of a callable(request, user) returning a dict",
@@ -23,7 +23,7 @@ _LOGIN_RESPONSE_RULE = _Rule(
 
 
 def check_login(merged: dict[str, Any]) -> list[CheckMessage]:
-    """Passwordless sign-in (R-84): its backend when on (E027), ``LOGIN_RESPONSE`` (E028)."""
+    """Passwordless sign-in (R-84): its backend when on (E028), ``LOGIN_RESPONSE`` (E029)."""
     messages = _LOGIN_RESPONSE_RULE.check("SECURETOKENS", merged)
     if merged["PASSWORDLESS_LOGIN"] and _LOGIN_BACKEND not in settings.AUTHENTICATION_BACKENDS:
         messages.append(
@@ -31,7 +31,7 @@ def check_login(merged: dict[str, Any]) -> list[CheckMessage]:
                 "SECURETOKENS['PASSWORDLESS_LOGIN'] is on, but AUTHENTICATION_BACKENDS lacks "
                 f"{_LOGIN_BACKEND!r}: no sign-in link or code could sign anyone in.",
                 hint=f"Add {_LOGIN_BACKEND!r} to AUTHENTICATION_BACKENDS.",
-                id="securetokens.E027",
+                id="securetokens.E028",
             )
         )
     return messages

@@ -339,3 +339,9 @@ def test_a_notice_claimed_by_another_run_is_not_sent_twice(expiring, monkeypatch
     monkeypatch.setattr(expiry, "due", racing_due)
     assert expiry.notify_expiring(7) == expiry.Outcome(keys=1, mails=1, failed=0)
     assert "build-bot" not in mail.outbox[0].body
+
+
+def test_a_notice_names_its_key_and_date(api_key):
+    key, _ = api_key
+    notice = APIKeyExpiryNotice.objects.create(api_key=key, expires_at=key.expires_at)
+    assert str(notice) == f"{key.pk} {key.expires_at:%Y-%m-%d}"

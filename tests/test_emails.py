@@ -204,3 +204,12 @@ def test_link_origin_ignores_wildcard_hosts(rf):
         site_origin(request)
     with override_settings(SECURETOKENS={}, ALLOWED_HOSTS=["*", "shop.example"]):
         assert site_origin(rf.get("/", HTTP_HOST="shop.example")) == "https://shop.example"
+
+
+def test_absolute_url_prefixes_the_site_origin(settings):
+    from django_securetokens.emails import absolute_url
+
+    settings.SECURETOKENS = {"BASE_URL": "https://www.example.com"}
+    assert absolute_url(None, "/accounts/email-login/") == (
+        "https://www.example.com/accounts/email-login/"
+    )
