@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from .admin_api_keys import APIKeyAdmin
 from .admin_dates import DateHierarchyWhereSupported
 from .admin_display import time_column
-from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, PASSWORD_RESET
+from .conf import purpose_label
 from .models import APIKey, SecureToken, State
 
 if TYPE_CHECKING:
@@ -43,18 +43,6 @@ _VISIBLE_FIELDS = (
     "attempts",
     "data",
 )
-
-
-# What the admin calls the built-in purposes; a project's own purposes show as they are.
-PURPOSE_LABELS: dict[str, Any] = {
-    PASSWORD_RESET: _("Password reset"),
-    EMAIL_VERIFICATION: _("Email verification"),
-    EMAIL_CHANGE: _("Email change"),
-}
-
-
-def purpose_label(purpose: str) -> str:
-    return str(PURPOSE_LABELS.get(purpose, purpose))
 
 
 class PurposeFilter(admin.SimpleListFilter):

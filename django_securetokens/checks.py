@@ -25,6 +25,7 @@ from .conf import (
     DEFAULTS,
     EMAIL_CHANGE,
     EMAIL_VERIFICATION,
+    LOGIN,
     PASSWORD_RESET,
     get_settings,
     ttl_ceiling,
@@ -377,7 +378,7 @@ _RESET_METHOD_RULE = _Rule(
 )
 
 # The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
-_LINK_FLOWS = (PASSWORD_RESET, EMAIL_VERIFICATION, EMAIL_CHANGE)
+_LINK_FLOWS = (PASSWORD_RESET, EMAIL_VERIFICATION, EMAIL_CHANGE, LOGIN)
 
 
 def check_flows(**kwargs: Any) -> list[CheckMessage]:
@@ -409,7 +410,9 @@ def check_flows(**kwargs: Any) -> list[CheckMessage]:
                     id="securetokens.E025",
                 )
             )
-    return messages
+    from .checks_login import check_login  # it builds on this module's rules
+
+    return messages + check_login(merged)
 
 
 def _check_self_service(merged: dict[str, Any]) -> list[CheckMessage]:

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.translation import gettext
 
 from . import crypto
 
@@ -22,6 +23,19 @@ PASSWORD_RESET = "password_reset"  # noqa: S105 -- a purpose name, not a passwor
 EMAIL_VERIFICATION = "email_verification"
 EMAIL_CHANGE = "email_change"
 API_KEY_PURPOSE = "api_key"
+LOGIN = "login"
+
+
+def purpose_label(purpose: str) -> str:
+    """A readable name of *purpose* for the admin; a project's own purposes show as named."""
+    labels = {
+        PASSWORD_RESET: gettext("Password reset"),
+        EMAIL_VERIFICATION: gettext("Email verification"),
+        EMAIL_CHANGE: gettext("Email change"),
+        LOGIN: gettext("Passwordless sign-in"),
+    }
+    return labels.get(purpose, purpose)
+
 
 #: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``.
 DEFAULTS: dict[str, Any] = {
@@ -50,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
         # Proves a new address before it replaces the account's own; the user is at the
         # keyboard, having just re-entered their password, so the link lives an hour.
         EMAIL_CHANGE: {"TTL": timedelta(hours=1), "CODE_TTL": timedelta(minutes=10)},
+        # Passwordless sign-in: the link and the code of one mail both live 15 minutes
+        # (R-84); whoever reads the mailbox is signed in, so the window stays short.
+        LOGIN: {"TTL": timedelta(minutes=15), "CODE_TTL": timedelta(minutes=15)},
     },
     # How long used, expired and revoked rows are kept (for audit) before purge deletes them.
     "RETENTION": timedelta(days=7),
@@ -102,6 +119,24 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
     # Emailed links opened or confirmed per client IP (R-38); over the limit, 429:
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
+    # --- passwordless sign-in (the login pages and JSON endpoints) ---
+    # Sign in by an emailed link or code; off, every login* URL answers 404 (R-84).
+    "PASSWORDLESS_LOGIN": False,
+    # Sign-in mails per submitted address, counted whether or not an account has it; over
+    # the limit the answer is the usual one and no mail goes out (R-37):
+    "LOGIN_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
+    # Sign-in requests per client IP (R-38); over the limit no mail goes out either:
+    "LOGIN_RATE_PER_IP": ((20, 60),),
+    # Sign-in links confirmed per client IP (R-38); over the limit, 429:
+    "LOGIN_CONFIRM_RATE_PER_IP": ((20, 60),),
+    # Sign-in codes submitted per client IP and per submitted address (R-38, R-81); over
+    # either limit, 429. The per-code and per-account caps (CODE_MAX_ATTEMPTS,
+    # CODE_MAX_FAILURES) hold besides, in the database.
+    "LOGIN_CODE_RATE_PER_IP": ((10, 60),),
+    "LOGIN_CODE_RATE_PER_EMAIL": ((10, 600),),
+    # Dotted path of a callable(request, user) -> dict whose items the JSON login_confirm
+    # endpoint adds to its answer, e.g. a token of the project's own; None adds nothing.
+    "LOGIN_RESPONSE": None,
     # --- front ends ---
     # Per flow ("password_reset", "email_verification", "email_change"), a URL template
     # containing "{token}" that the mail's link points to instead of this app's page, such
@@ -128,6 +163,8 @@ DEFAULTS: dict[str, Any] = {
 # verification link configured above its ceiling is only warned about (R-23).
 _TTL_CEILINGS = {
     (PASSWORD_RESET, "CODE_TTL"): timedelta(minutes=10),
+    (LOGIN, "TTL"): timedelta(hours=1),
+    (LOGIN, "CODE_TTL"): timedelta(hours=1),
 }
 
 

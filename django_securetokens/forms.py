@@ -41,6 +41,13 @@ class PasswordResetRequestForm(forms.Form):
         return find_users(email)
 
 
+class LoginRequestForm(forms.Form):
+    """The passwordless sign-in form: the same ``email`` field; the view answers every valid
+    submission alike and the mail job looks the account up (R-35, R-84)."""
+
+    email = PasswordResetRequestForm.base_fields["email"]
+
+
 # --- email verification and email change -------------------------------------------------
 
 

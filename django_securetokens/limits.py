@@ -68,6 +68,15 @@ VERIFICATION_CONFIRM = Limit(
 #: costs only the creation of new keys.
 REAUTH_USER = Limit("api_key_reauth_user", "SELF_SERVICE_REAUTH_RATE_PER_USER", False)
 REAUTH_IP = Limit("api_key_reauth_ip", "SELF_SERVICE_REAUTH_RATE_PER_IP", False)
+#: Sign-in mails per address (R-37), and sign-in requests per client (R-38).
+LOGIN_EMAIL = Limit("login_email", "LOGIN_RATE_PER_EMAIL", False)
+LOGIN_IP = Limit("login_ip", "LOGIN_RATE_PER_IP", True)
+#: Emailed sign-in links confirmed per client (R-38).
+LOGIN_CONFIRM = Limit("login_confirm_ip", "LOGIN_CONFIRM_RATE_PER_IP", True)
+#: Sign-in codes submitted per client and per address (R-38, R-81). Both fail open: the
+#: database caps per code and per account bound the guessing whatever the cache does.
+LOGIN_CODE = Limit("login_code_ip", "LOGIN_CODE_RATE_PER_IP", True)
+LOGIN_CODE_EMAIL = Limit("login_code_email", "LOGIN_CODE_RATE_PER_EMAIL", True)
 #: Failed API-key authentications per client (R-38).
 API_KEY_FAILURE = Limit("api_key", "API_KEY_FAILURE_RATE_PER_IP", True)
 

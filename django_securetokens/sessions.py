@@ -32,6 +32,8 @@ RESET_EMAIL_SESSION_KEY = "_securetokens_password_reset_email"
 VERIFICATION_SESSION_KEY = "_securetokens_email_verification"
 #: An address proven before its account exists, with the time of the proof.
 VERIFIED_SESSION_KEY = "_securetokens_email_verified"
+#: The passwordless sign-in this browser waits for: the address given and the next URL.
+LOGIN_SESSION_KEY = "_securetokens_login"
 #: How long such a proof lets a sign-up view create an account with the address.
 VERIFIED_MAX_AGE = 3600
 

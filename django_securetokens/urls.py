@@ -13,6 +13,7 @@ from .views import (
     email_change,
     email_verification,
     email_verification_confirm,
+    login,
     password_reset,
     password_reset_set,
 )
@@ -88,4 +89,17 @@ urlpatterns += [
 urlpatterns += [
     path("api-keys/", api_keys.APIKeysView.as_view(), name="api_keys"),
     path("api-keys/<int:pk>/revoke/", api_keys.APIKeyRevokeView.as_view(), name="api_key_revoke"),
+]
+
+# --- passwordless sign-in (PASSWORDLESS_LOGIN) ----------------------------------------------
+# Not "login/": django.contrib.auth's urls, often mounted under the same accounts/ prefix,
+# have it, and the first pattern would shadow the other.
+urlpatterns += [
+    path("email-login/", login.LoginView.as_view(), name="login"),
+    path("email-login/code/", login.LoginCodeView.as_view(), name="login_code"),
+    path(
+        "email-login/confirm/<str:token>/",
+        login.LoginConfirmView.as_view(),
+        name="login_confirm",
+    ),
 ]

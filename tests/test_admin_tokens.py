@@ -123,3 +123,12 @@ def test_staff_without_permission_cannot_revoke(client, reset_token):
 def test_admin_owner_column_shows_the_address_of_an_ownerless_code():
     token, _ = SecureToken.objects.issue_code(purpose="email_verification", email="a@example.com")
     assert site._registry[SecureToken].owner(token) == "a@example.com"
+
+
+def test_changelist_labels_purposes_readably(admin_client, user):
+    SecureToken.objects.issue(user, purpose="login")
+    SecureToken.objects.issue(user, purpose="invoice")
+    page = admin_client.get(reverse("admin:django_securetokens_securetoken_changelist"))
+    cells = page.content.decode()
+    assert '<td class="field-purpose_display">Passwordless sign-in</td>' in cells
+    assert '<td class="field-purpose_display">invoice</td>' in cells  # a project's own

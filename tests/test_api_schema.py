@@ -28,6 +28,8 @@ REQUESTS = {
     "/api/auth/email-verification/confirm/": ("VerificationProof", {"token", "code"}, 200),
     "/api/auth/email-change/": ("EmailChange", {"email", "password"}, 202),
     "/api/auth/email-change/confirm/": ("Proof", {"token", "email", "code"}, 200),
+    "/api/auth/login/": ("Email", {"email"}, 202),
+    "/api/auth/login/confirm/": ("Proof", {"token", "email", "code"}, 200),
 }
 
 

@@ -314,6 +314,8 @@ MISCONFIGURATIONS = [
         {},
         "securetokens.E025",
     ),
+    ("PASSWORDLESS_LOGIN", {**_BASE, "PASSWORDLESS_LOGIN": True}, {}, "securetokens.E028"),
+    ("LOGIN_RESPONSE", {**_BASE, "LOGIN_RESPONSE": "nowhere.tokens"}, {}, "securetokens.E029"),
 ]
 
 

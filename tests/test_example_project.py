@@ -58,10 +58,18 @@ def test_check_passes() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/", "/accounts/login/", "/admin/login/", "/accounts/password-reset/"]
+    "url",
+    [
+        "/",
+        "/accounts/login/",
+        "/admin/login/",
+        "/accounts/password-reset/",
+        "/accounts/email-login/",
+        "/api/auth/login/",  # POST only: 405 would mean the feature is on
+    ],
 )
 def test_page_renders(url: str) -> None:
     result = run_example("-c", FETCH_PAGES, url)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.split() == [url, "200"]
+    assert result.stdout.split() == [url, "405" if url.startswith("/api/") else "200"]

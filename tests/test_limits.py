@@ -13,7 +13,7 @@ DOWN = {"default": {"BACKEND": "tests.faults.DownCache"}}
 
 
 def test_every_entry_is_listed_once_with_its_own_scope_and_setting():
-    assert len(limits.ALL) == 10
+    assert len(limits.ALL) == 15
     assert len({limit.scope for limit in limits.ALL}) == len(limits.ALL)
     assert len({limit.setting for limit in limits.ALL}) == len(limits.ALL)
 
@@ -51,6 +51,7 @@ def test_only_the_per_address_mail_and_password_check_limits_fail_closed():
     assert closed == {
         limits.PASSWORD_RESET_EMAIL,
         limits.VERIFICATION_MAIL,
+        limits.LOGIN_EMAIL,
         limits.REAUTH_USER,
         limits.REAUTH_IP,
     }

@@ -10,7 +10,7 @@ from importlib.util import find_spec
 
 from django.urls import path
 
-from . import email_change, email_verification, password_reset
+from . import email_change, email_verification, login, password_reset
 
 if find_spec("drf_spectacular"):  # pragma: no branch - the test extra installs it
     # Registers the endpoints' OpenAPI descriptions with drf-spectacular (the openapi extra).
@@ -46,4 +46,6 @@ urlpatterns = [
         email_change.EmailChangeConfirmView.as_view(),
         name="email_change_confirm",
     ),
+    path("login/", login.LoginView.as_view(), name="login"),
+    path("login/confirm/", login.LoginConfirmView.as_view(), name="login_confirm"),
 ]

@@ -65,11 +65,12 @@ def is_eligible(user: AbstractBaseUser | None) -> bool:
     return bool(email_of(user))
 
 
-def find_users(email: str) -> Iterator[AbstractBaseUser]:
+def find_users(email: str, *, usable_password: bool = True) -> Iterator[AbstractBaseUser]:
     """The accounts that may reset by *email*, with Django's semantics
     (``PasswordResetForm.get_users``): active users with a usable password, found
     case-insensitively by the user model's email field, then kept only if the stored address
-    equals *email* under NFKC + casefold (R-41)."""
+    equals *email* under NFKC + casefold (R-41). Passwordless sign-in passes
+    ``usable_password=False`` to find accounts without a password too."""
     user_model = get_user_model()
     name = user_model.get_email_field_name()
     candidates = user_model._default_manager.filter(
@@ -78,7 +79,8 @@ def find_users(email: str) -> Iterator[AbstractBaseUser]:
     wanted = canonical_email(email)
     for user in candidates:
         stored = email_of(user)
-        if user.has_usable_password() and stored and canonical_email(stored) == wanted:
+        usable = user.has_usable_password() or not usable_password
+        if usable and stored and canonical_email(stored) == wanted:
             yield user
 
 

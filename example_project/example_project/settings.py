@@ -140,7 +140,14 @@ SECURETOKENS = {
     "SELF_SERVICE_API_KEY_SCOPES": ["orders:read"],
     # The app's pages are drawn in this site's own layout, header and styles.
     "BASE_TEMPLATE": "base.html",
+    # Passwordless sign-in: the login page links to /accounts/email-login/, which mails a
+    # link and a code; either signs in through the backend below.
+    "PASSWORDLESS_LOGIN": True,
 }
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "django_securetokens.backends.LoginTokenBackend",
+]
 
 # Mail jobs run in a background thread of the web process. To send them through a real task
 # queue instead (docs/howto/task_queue.rst), start both the site and a worker with
