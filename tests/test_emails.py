@@ -233,4 +233,3 @@ def test_link_origin_ignores_wildcard_hosts(rf):
         site_origin(request)
     with override_settings(SECURETOKENS={}, ALLOWED_HOSTS=["*", "shop.example"]):
         assert site_origin(rf.get("/", HTTP_HOST="shop.example")) == "https://shop.example"
-
