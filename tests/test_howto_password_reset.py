@@ -12,8 +12,8 @@ from django.core import mail
 from django.core.cache import caches
 from django.urls import reverse
 
-from django_securetokens.forms import PasswordResetRequestForm
 from django_securetokens.flows.password_reset import send_password_reset
+from django_securetokens.forms import PasswordResetRequestForm
 from django_securetokens.views.password_reset import PasswordResetView
 
 from .factories import UserFactory
