@@ -2,7 +2,8 @@
 
 A code is looked up by its owner and purpose, never by its value (R-14, R-31), and stored as
 an HMAC with a per-row salt (R-08). Each guess is counted atomically before it is judged, on
-the code and on the owner across all codes (R-20, R-32, R-33).
+the code and on the owner across all codes, and for a code bound to an account and an
+address on the address too (R-20, R-32, R-33, R-81).
 """
 
 from __future__ import annotations
@@ -81,9 +82,11 @@ class CodeEngine(TokenEngine):
         Every call counts as an attempt, atomically and *before* the code is judged, both on
         the code (``CODE_MAX_ATTEMPTS``) and on the owner across all codes
         (``CODE_MAX_FAILURES``), so racing guesses cannot exceed either limit (R-20, R-32,
-        R-33); a correct code resets the owner's count. The code is looked up by owner and
-        purpose, never by value (R-14, R-31). Call it outside any transaction that would roll
-        back on failure, or the counts roll back too; then :meth:`use` the token.
+        R-33); with both *user* and *email*, on the address's own count as well, shared by
+        every account proving it (R-81). A correct code resets the counts. The code is looked
+        up by owner and purpose, never by value (R-14, R-31). Call it outside any transaction
+        that would roll back on failure, or the counts roll back too; then :meth:`use` the
+        token.
         """
         token = None
         try:
@@ -101,6 +104,15 @@ class CodeEngine(TokenEngine):
             counted = slot.filter(failures__lt=policy.code_max_failures).update(
                 failures=F("failures") + 1
             )
+            if owner.user is not None and owner.email:
+                # Also the address's own count (R-81), the slot of codes bound to it alone,
+                # so accounts asking to prove one address share its cap.
+                address = owner_key(None, owner.email)
+                slots().get_or_create(purpose=purpose, owner=address)
+                slot = slots().filter(purpose=purpose, owner__in=[owner.key, address])
+                counted &= slot.filter(
+                    owner=address, failures__lt=policy.code_max_failures
+                ).update(failures=F("failures") + 1)
             key = token_keys(purpose).get(token.key_id) if token else None
             # An address, when given, must match exactly, compared here rather than by a
             # database collation that may ignore case or accents (R-04).

@@ -167,7 +167,8 @@ class TokenEngine(models.Manager["SecureToken"]):
         Call it inside the transaction that applies the protected change, so both happen or
         neither does (R-19). It re-checks the token and its user, then marks it used with a
         conditional ``UPDATE``: only a row count of one wins, so among concurrent callers
-        exactly one succeeds (R-18). A success resets the owner's code-failure count (R-33).
+        exactly one succeeds (R-18). A success resets the owner's code-failure count (R-33), and
+        that of the token's address (R-81).
         """
         now = timezone.now()
         owner = owner_key(token.user_id, token.email)
@@ -183,6 +184,10 @@ class TokenEngine(models.Manager["SecureToken"]):
                 if self.live(now).filter(pk=token.pk).update(used_at=now) != 1:
                     raise UsedToken("lost a race or no longer live")
                 slot.update(failures=0)
+                if token.user_id is not None and token.email:
+                    # The address proven clears its own count too (R-81; see verify_code).
+                    address = owner_key(None, token.email)
+                    slots().filter(purpose=token.purpose, owner=address).update(failures=0)
         except TokenError as error:
             raise self._reject(error, token.purpose, token) from None
         token.used_at = now
