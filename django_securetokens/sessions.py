@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION
 from .emails import site_origin
 from .flows import email_change, email_verification
+from .ratelimit import client_key
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -69,16 +70,28 @@ def start_email_verification(
     identity, so the code page needs only the code. After success the browser goes to
     *next_url* (a local URL) or to ``email_verification_complete``.
 
-    Returns whether a mail was queued: ``False`` when the per-address limit suppressed it
-    (R-37); earlier secrets stay valid then. Answer both cases alike. Raises
+    Returns whether a mail was queued: ``False`` when a limit suppressed it — per address,
+    per requester (the user, or else this session) or per client (R-37, R-77); earlier
+    secrets stay valid then. Answer both cases alike. Raises
     :class:`~django_securetokens.exceptions.InvalidToken` if *email* is not a string of at
-    most 254 characters; validate it with a form first.
+    most 254 characters or not an address the flows can mail; validate it with a form first
+    (:func:`~django_securetokens.owners.validate_mailbox`, R-80).
     """
-    origin = site_origin(request)
+    origin, client = site_origin(request), client_key(request)
     if purpose == EMAIL_CHANGE and user is not None:
-        queued = email_change.request(user, email, origin=origin)
+        queued = email_change.request(user, email, origin=origin, client=client)
     else:
-        queued = email_verification.request(email, user=user, origin=origin, next_url=next_url)
+        if request.session.session_key is None:
+            # A visitor's first request has no session yet; one is needed to count by.
+            request.session.save()
+        queued = email_verification.request(
+            email,
+            user=user,
+            origin=origin,
+            client=client,
+            session=request.session.session_key,
+            next_url=next_url,
+        )
     # The address as given: the engine normalises it again when the code is checked.
     request.session[VERIFICATION_SESSION_KEY] = {
         "purpose": purpose,
