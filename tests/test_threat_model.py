@@ -1,8 +1,9 @@
 """The threat-model page covers every requirement, and every test it cites exists.
 
-The R-ids are hard-coded (R-01 to R-76, then the second round's), so this test does not depend on SECURITY.md being
-beside the repository. Test names are collected with ``ast``, not imported, so a page that
-cites a renamed or deleted test fails here rather than silently citing nothing.
+The R-ids are hard-coded (R-01 to R-76, then the second round's), so this test does not
+depend on SECURITY.md being beside the repository. Test names are collected with ``ast``,
+not imported, so a page that cites a renamed or deleted test fails here rather than
+silently citing nothing.
 """
 
 from __future__ import annotations
