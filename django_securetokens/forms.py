@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import limits
 from .flows.password_reset import find_users
 from .limits import Limit
-from .owners import validate_mailbox
+from .owners import canonical_email, email_of, validate_mailbox
 from .ratelimit import client_key
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ class EmailChangeForm(ReauthenticationMixin, forms.Form):
 
     def clean_email(self) -> str:
         email: str = self.cleaned_data["email"]
-        current = getattr(self.user, self.user.get_email_field_name(), "") or ""
-        if email.casefold() == current.casefold():
+        # The same mailbox however it is spelled: it would mail the current address.
+        if canonical_email(email) == canonical_email(email_of(self.user)):
             raise ValidationError(self.error_messages["same_email"], code="same_email")
         return email

@@ -160,3 +160,12 @@ def test_verification_page_with_such_a_stored_address_sends_nothing(client, addr
     response = client.post(START)
     assert response.status_code == 200
     assert mail.outbox == []
+
+
+def test_another_spelling_of_the_current_address_is_the_current_address(client):
+    client.force_login(UserFactory(email="owner@example.com"))
+    response = client.post(CHANGE, {"email": SPELLINGS[2], "password": PASSWORD})
+    assert response.context["form"].errors["email"] == [
+        "This is already the email address of your account."
+    ]
+    assert mail.outbox == []
