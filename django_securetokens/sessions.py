@@ -81,9 +81,8 @@ def start_email_verification(
     if purpose == EMAIL_CHANGE and user is not None:
         queued = email_change.request(user, email, origin=origin, client=client)
     else:
-        if request.session.session_key is None:
-            # A visitor's first request has no session yet; one is needed to count by.
-            request.session.save()
+        # A visitor's first request has no session key yet: it is counted per client only,
+        # as is every request of a script that drops its cookies.
         queued = email_verification.request(
             email,
             user=user,
