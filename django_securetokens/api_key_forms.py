@@ -12,26 +12,20 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
-from django.views.decorators.debug import sensitive_variables
 
 from . import limits
 from .conf import setting
-from .forms import _encodable
+from .forms import ReauthenticationMixin
 from .models import APIKey
-from .ratelimit import client_key
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
-
-#: ``ratelimit`` scopes that count wrong passwords per user and per client (R-79). Not in
-#: ``ratelimit.FAIL_OPEN``, so with the cache down the password check is refused.
 
 # Without an API_KEY_MAX_AGE, a user may still ask for at most ten years.
 _LONGEST_DAYS = 3650
@@ -50,7 +44,7 @@ def live_keys(user: Any) -> int:
     return keys.exclude(expires_at__lte=now).count()
 
 
-class APIKeyCreateForm(forms.Form):
+class APIKeyCreateForm(ReauthenticationMixin, forms.Form):
     """Name, scopes from ``SELF_SERVICE_API_KEY_SCOPES``, lifetime in days capped by
     ``API_KEY_MAX_AGE``; and ``password`` when the last password entry is not recent."""
 
@@ -63,6 +57,7 @@ class APIKeyCreateForm(forms.Form):
             "limit",
         ),
     }
+    reauth_limits = (limits.REAUTH_USER, limits.REAUTH_IP)
 
     name = forms.CharField(
         label=_("Name"),
@@ -86,7 +81,6 @@ class APIKeyCreateForm(forms.Form):
     def __init__(self, request: HttpRequest, *args: Any, needs_password: bool, **kwargs: Any):
         self.request = request
         self.user: Any = request.user
-        self.throttled = False
         super().__init__(*args, **kwargs)
         allowed = list(setting("SELF_SERVICE_API_KEY_SCOPES"))
         self.fields["scopes"].choices = [(scope, scope) for scope in allowed]  # type: ignore[attr-defined]
@@ -108,24 +102,3 @@ class APIKeyCreateForm(forms.Form):
                 self.error_messages["limit"], code="limit", params={"limit": limit}
             )
         return cleaned
-
-    @sensitive_variables("password")
-    def clean_password(self) -> str:
-        password: str = self.cleaned_data["password"]
-        counted = (
-            (limits.REAUTH_USER, str(self.user.pk)),
-            (limits.REAUTH_IP, client_key(self.request)),
-        )
-        if any(limit.exceeded(key) is not None for limit, key in counted):
-            self.throttled = True
-            raise ValidationError(self.error_messages["throttled"], code="throttled")
-        user = None
-        if _encodable(password):  # a lone surrogate would crash the hashers (R-73)
-            user = authenticate(self.request, username=self.user.get_username(), password=password)
-        if user is None or user.pk != self.user.pk:
-            for limit, key in counted:
-                limit.hit(key)
-            raise ValidationError(
-                self.error_messages["password_incorrect"], code="password_incorrect"
-            )
-        return password

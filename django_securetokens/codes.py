@@ -2,7 +2,8 @@
 
 A code is looked up by its owner and purpose, never by its value (R-14, R-31), and stored as
 an HMAC with a per-row salt (R-08). Each guess is counted atomically before it is judged, on
-the code and on the owner across all codes (R-20, R-32, R-33).
+the code and on the owner across all codes, and for a code bound to an account and an
+address on the address too (R-20, R-32, R-33, R-81).
 """
 
 from __future__ import annotations
@@ -115,9 +116,11 @@ class CodeEngine(TokenEngine):
         Every call counts as an attempt, atomically and *before* the code is judged, both on
         the code (``CODE_MAX_ATTEMPTS``) and on the owner across all codes
         (``CODE_MAX_FAILURES``), so racing guesses cannot exceed either limit (R-20, R-32,
-        R-33); a correct code resets the owner's count. The code is looked up by owner and
-        purpose, never by value (R-14, R-31). Call it outside any transaction that would roll
-        back on failure, or the counts roll back too; then :meth:`use` the token.
+        R-33); with both *user* and *email*, on the address's own count as well, shared by
+        every account proving it (R-81). A correct code resets the counts. The code is looked
+        up by owner and purpose, never by value (R-14, R-31). Call it outside any transaction
+        that would roll back on failure, or the counts roll back too; then :meth:`use` the
+        token.
         """
         token = None
         try:
@@ -131,6 +134,15 @@ class CodeEngine(TokenEngine):
             counted = _COUNT_FAILURE.run(
                 slot_manager(), purpose=purpose, owner=owner.key, cap=policy.code_max_failures
             )
+            # With an account and an address, the address's own count too (R-81): the slot of
+            # codes bound to the address alone, so accounts asking to prove it share its cap.
+            address = None
+            if owner.user is not None and owner.email:
+                address = owner_key(None, owner.email)
+                slot_manager().get_or_create(purpose=purpose, owner=address)
+                counted &= _COUNT_FAILURE.run(
+                    slot_manager(), purpose=purpose, owner=address, cap=policy.code_max_failures
+                )
             key = token_keys(purpose).get(token.key_id) if token else None
             # An address, when given, must match exactly, compared here rather than by a
             # database collation that may ignore case or accents (R-04).
@@ -152,7 +164,9 @@ class CodeEngine(TokenEngine):
             if not crypto.digests_match(candidate, token.digest):
                 raise InvalidToken("wrong code")
             self._check_state(token, key, now)
-            RESET_FAILURES.run(slot_manager(), purpose=purpose, owner=owner.key)
+            for counted_owner in (owner.key, address):
+                if counted_owner is not None:
+                    RESET_FAILURES.run(slot_manager(), purpose=purpose, owner=counted_owner)
         except TokenError as error:
             raise self._reject(error, purpose, token) from None
         return token

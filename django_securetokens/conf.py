@@ -115,6 +115,10 @@ DEFAULTS: dict[str, Any] = {
     # Verification mails per address, counted whether or not an account has it; over the
     # limit the answer is the usual one and no mail goes out:
     "EMAIL_VERIFICATION_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
+    # The same mails per requester (the signed-in user, else the browser session) and per
+    # client IP, so no account is needed to be limited:
+    "EMAIL_VERIFICATION_RATE_PER_REQUESTER": ((3, 60), (10, 3600)),
+    "EMAIL_VERIFICATION_RATE_PER_IP": ((10, 60), (50, 3600)),
     # Code submissions per client IP; over the limit the code page answers 429:
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
     # Emailed links opened or confirmed per client IP; over the limit, 429:
@@ -154,6 +158,10 @@ DEFAULTS: dict[str, Any] = {
     # Wrong passwords on that check per user and per client; over the limit, 429.
     "SELF_SERVICE_REAUTH_RATE_PER_USER": ((5, 300),),
     "SELF_SERVICE_REAUTH_RATE_PER_IP": ((20, 300),),
+    # Wrong current passwords on the email-change request, per user and per client;
+    # over the limit the password is not checked: a form error, 429.
+    "EMAIL_CHANGE_REAUTH_RATE_PER_USER": ((5, 300),),
+    "EMAIL_CHANGE_REAUTH_RATE_PER_IP": ((20, 300),),
     # Failed API-key authentications per client (IPv4 address or IPv6 /64); over the limit,
     # even a valid key gets 429 until the window ends.
     "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),

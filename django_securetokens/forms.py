@@ -6,11 +6,18 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.contrib.auth import authenticate
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
+from . import limits
 from .flows.password_reset import find_users
+from .limits import Limit
+from .owners import canonical_email, email_of, validate_mailbox
+from .ratelimit import client_key
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
@@ -98,21 +105,67 @@ def _encodable(value: str) -> bool:
     return True
 
 
-class EmailChangeForm(forms.Form):
+class ReauthenticationMixin:
+    """A form's ``password`` field, checked as the signed-in user's current password.
+
+    Every password check outside login goes through here (R-79): throttled per user and per
+    client by :attr:`reauth_limits` *before* the password is looked at, so over a limit
+    even the right password is refused and :attr:`throttled` tells the view to answer 429;
+    and checked with :func:`django.contrib.auth.authenticate`, so ``user_login_failed``
+    fires and the project's backends (lockouts included) see every wrong guess.
+    """
+
+    #: The per-user and the per-client limit on wrong passwords.
+    reauth_limits: tuple[Limit, Limit]
+    request: HttpRequest
+    user: Any
+    cleaned_data: dict[str, Any]
+    error_messages: dict[str, _StrPromise]
+    #: Whether the last check was refused by a limit.
+    throttled = False
+
+    @sensitive_variables("password")
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        per_user, per_client = self.reauth_limits
+        counted = ((per_user, str(self.user.pk)), (per_client, client_key(self.request)))
+        if any(limit.exceeded(key) is not None for limit, key in counted):
+            self.throttled = True
+            raise ValidationError(self.error_messages["throttled"], code="throttled")
+        user = None
+        # A lone surrogate cannot be UTF-8 encoded, so Django's hashers would raise
+        # UnicodeEncodeError (an HTTP 500); no stored password can contain one (R-73).
+        if _encodable(password):
+            user = authenticate(self.request, username=self.user.get_username(), password=password)
+        if user is None or user.pk != self.user.pk:
+            for limit, key in counted:
+                limit.hit(key)
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return password
+
+
+class EmailChangeForm(ReauthenticationMixin, forms.Form):
     """Ask for a new address, and the current password to prove it is the owner (R-30).
 
     Valid data changes nothing yet: the view mails the new address a code and a link, and
-    the account's address changes only once one of them is used.
+    the account's address changes only once one of them is used. The address must be one
+    the flows can bind and mail (R-80); the password check is throttled (R-79,
+    ``EMAIL_CHANGE_REAUTH_RATE_PER_USER`` and ``_PER_IP``).
     """
 
     error_messages: dict[str, _StrPromise] = {
         "password_incorrect": _("Your password was entered incorrectly. Please enter it again."),
+        "throttled": _("Too many wrong passwords. Try again in a few minutes."),
         "same_email": _("This is already the email address of your account."),
     }
+    reauth_limits = (limits.EMAIL_CHANGE_REAUTH_USER, limits.EMAIL_CHANGE_REAUTH_IP)
 
     email = forms.EmailField(
         label=_("New email address"),
         max_length=254,
+        validators=[validate_mailbox],
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     password = forms.CharField(
@@ -121,23 +174,16 @@ class EmailChangeForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, user: AbstractBaseUser, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, user: AbstractBaseUser, *args: Any, request: HttpRequest, **kwargs: Any
+    ) -> None:
         self.user = user
+        self.request = request
         super().__init__(*args, **kwargs)
 
     def clean_email(self) -> str:
         email: str = self.cleaned_data["email"]
-        current = getattr(self.user, self.user.get_email_field_name(), "") or ""
-        if email.casefold() == current.casefold():
+        # The same mailbox however it is spelled (R-77): it would mail the current address.
+        if canonical_email(email) == canonical_email(email_of(self.user)):
             raise ValidationError(self.error_messages["same_email"], code="same_email")
         return email
-
-    def clean_password(self) -> str:
-        password: str = self.cleaned_data["password"]
-        # A lone surrogate cannot be UTF-8 encoded, so Django's hashers would raise
-        # UnicodeEncodeError (an HTTP 500); no stored password can contain one (R-73).
-        if not _encodable(password) or not self.user.check_password(password):
-            raise ValidationError(
-                self.error_messages["password_incorrect"], code="password_incorrect"
-            )
-        return password

@@ -9,9 +9,11 @@ Per-client limits fail *open*: they protect availability, and refusing every cli
 Redis is down would itself be an outage. The per-address mail limits fail *closed*: the
 reset and verification pages answer identically whether or not mail is sent (R-35), so
 suppressing mail costs an outage of mail only, whereas failing open would let anyone flood
-an inbox. The limits that bound code guessing (R-32, R-33) are counters in the database,
-not in the cache, so they hold either way; API keys are 256-bit secrets, so their
-per-client failure limit is not what keeps them unguessable.
+an inbox; the per-requester and per-client verification mail limits fail closed for the
+same reason, and so do the limits on password checks (R-79). The limits that bound code
+guessing (R-32, R-33, R-81) are counters in the database, not in the cache, so they hold
+either way; API keys are 256-bit secrets, so their per-client failure limit is not what
+keeps them unguessable.
 """
 
 from __future__ import annotations
@@ -57,6 +59,15 @@ PASSWORD_RESET_CONFIRM = Limit(
 PASSWORD_RESET_CODE = Limit("password_reset_code_ip", "PASSWORD_RESET_CODE_RATE_PER_IP", True)
 #: Verification and email-change mails per address (R-37).
 VERIFICATION_MAIL = Limit("verification_mail", "EMAIL_VERIFICATION_RATE_PER_EMAIL", False)
+#: Verification and email-change mails per requester: the signed-in user, or else the
+#: browser session (R-77). With the per-client limit below, no account is needed for the
+#: per-address limit to be the only thing between a sign-up page and an inbox. Like every
+#: limit on mail they fail closed: the pages answer alike whether or not mail goes out.
+VERIFICATION_MAIL_REQUESTER = Limit(
+    "verification_mail_requester", "EMAIL_VERIFICATION_RATE_PER_REQUESTER", False
+)
+#: The same per client (R-77).
+VERIFICATION_MAIL_IP = Limit("verification_mail_ip", "EMAIL_VERIFICATION_RATE_PER_IP", False)
 #: Verification codes submitted per client (R-38).
 VERIFICATION_CODE = Limit("verification_code_ip", "EMAIL_VERIFICATION_CODE_RATE_PER_IP", True)
 #: Emailed verification links opened or confirmed per client (R-38).
@@ -77,6 +88,12 @@ LOGIN_CONFIRM = Limit("login_confirm_ip", "LOGIN_CONFIRM_RATE_PER_IP", True)
 #: database caps per code and per account bound the guessing whatever the cache does.
 LOGIN_CODE = Limit("login_code_ip", "LOGIN_CODE_RATE_PER_IP", True)
 LOGIN_CODE_EMAIL = Limit("login_code_email", "LOGIN_CODE_RATE_PER_EMAIL", True)
+#: Wrong current passwords when asking to change the account's address, per user and per
+#: client (R-79); they fail closed for the same reason.
+EMAIL_CHANGE_REAUTH_USER = Limit(
+    "email_change_reauth_user", "EMAIL_CHANGE_REAUTH_RATE_PER_USER", False
+)
+EMAIL_CHANGE_REAUTH_IP = Limit("email_change_reauth_ip", "EMAIL_CHANGE_REAUTH_RATE_PER_IP", False)
 #: Failed API-key authentications per client (R-38).
 API_KEY_FAILURE = Limit("api_key", "API_KEY_FAILURE_RATE_PER_IP", True)
 

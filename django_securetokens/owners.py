@@ -7,12 +7,15 @@ fingerprint that ties a token to the user's password and address at issue time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from . import crypto
 from .exceptions import InvalidToken
@@ -41,14 +44,42 @@ def normalize_email(email: object) -> str:
 
 
 def canonical_email(email: str) -> str:
-    """*email* under Unicode compatibility normalisation and case folding (NFKC + casefold).
+    """*email* as one mailbox: NFKC, case-folded, and its domain IDNA-encoded (R-77).
 
     Two addresses are one mailbox for the flows when their canonical forms are equal: the
-    comparison Django adopted for CVE-2019-19844 (Unicode TR 36). Rate limits count by it, so
-    ``Victim@…`` and ``victim@…`` share one budget; :func:`normalize_email` is the stricter
-    form a token is bound to.
+    comparison Django adopted for CVE-2019-19844 (Unicode TR 36), plus the ASCII domain
+    Django's mail backend sends to, so ``owner@ｅxample.com`` (full-width letters), which
+    is delivered to ``owner@example.com``, is that address too. Rate limits count by it,
+    verification secrets are bound to it and its mail goes to it. A domain IDNA cannot
+    encode keeps its Unicode form: no mail backend can deliver to it either.
+    :func:`normalize_email` is the check a bound address must pass; :func:`mailbox` both.
     """
-    return unicodedata.normalize("NFKC", email).casefold()
+    folded = unicodedata.normalize("NFKC", email).casefold()
+    local, at, domain = folded.rpartition("@")
+    with contextlib.suppress(UnicodeError):
+        # The codec also splits on the ideographic full stop, as resolvers do.
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}{at}{domain}"
+
+
+def mailbox(email: object) -> str:
+    """The canonical form (:func:`canonical_email`) of *email* that a flow counts, binds
+    and mails, checked by :func:`normalize_email` before and after canonicalising, since
+    NFKC can lengthen a string. Raises
+    :class:`~django_securetokens.exceptions.InvalidToken` like :func:`normalize_email`.
+    """
+    return normalize_email(canonical_email(normalize_email(email)))
+
+
+def validate_mailbox(value: object) -> None:
+    """A form and serializer validator: refuse an address :func:`mailbox` refuses, such as
+    one with a soft hyphen or a zero-width joiner in its domain, which Django's
+    ``EmailField`` accepts (R-80). The same rule, so a form error comes before the
+    engine's :class:`~django_securetokens.exceptions.InvalidToken` could."""
+    try:
+        mailbox(value)
+    except InvalidToken:
+        raise ValidationError(_("Enter a valid email address."), code="invalid") from None
 
 
 def email_of(user: AbstractBaseUser) -> str:

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, setting
 from .emails import site_origin
 from .flows import email_change, email_verification
+from .ratelimit import client_key
 from .resend import remember
 
 if TYPE_CHECKING:
@@ -76,12 +77,14 @@ def start_email_verification(
     identity, so the code page needs only the code. After success the browser goes to
     *next_url* (a local URL) or to ``email_verification_complete``.
 
-    Returns whether a mail was queued: ``False`` when the per-address limit suppressed it
-    (R-37); earlier secrets stay valid then. Answer both cases alike. Raises
+    Returns whether a mail was queued: ``False`` when a limit suppressed it — per address,
+    per requester (the user, or else this session) or per client (R-37, R-77); earlier
+    secrets stay valid then. Answer both cases alike. Raises
     :class:`~django_securetokens.exceptions.InvalidToken` if *email* is not a string of at
-    most 254 characters; validate it with a form first.
+    most 254 characters or not an address the flows can mail; validate it with a form first
+    (:func:`~django_securetokens.owners.validate_mailbox`, R-80).
     """
-    origin = site_origin(request)
+    origin, client = site_origin(request), client_key(request)
     previous = request.session.get(VERIFICATION_SESSION_KEY)
     same = isinstance(previous, dict) and previous.get("email") == email
     asked = remember(
@@ -92,9 +95,18 @@ def start_email_verification(
     if purpose == EMAIL_CHANGE:
         if user is None:
             raise ValueError("an email change needs the user whose address changes")
-        queued = email_change.request(user, email, origin=origin)
+        queued = email_change.request(user, email, origin=origin, client=client)
     else:
-        queued = email_verification.request(email, user=user, origin=origin, next_url=next_url)
+        # A visitor's first request has no session key yet: it is counted per client only,
+        # as is every request of a script that drops its cookies.
+        queued = email_verification.request(
+            email,
+            user=user,
+            origin=origin,
+            client=client,
+            session=request.session.session_key,
+            next_url=next_url,
+        )
     # The address as given: the engine normalises it again when the code is checked.
     request.session[VERIFICATION_SESSION_KEY] = {
         "purpose": purpose,

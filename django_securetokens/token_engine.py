@@ -200,8 +200,9 @@ class TokenEngine(models.Manager["SecureToken"]):
         Call it inside the transaction that applies the protected change, so both happen or
         neither does (R-19). It re-checks the token and its user, then marks it used with a
         conditional ``UPDATE``: only a row count of one wins, so among concurrent callers
-        exactly one succeeds (R-18). Two statements and no transaction of its own: a genuine
-        token resets the owner's code-failure count (R-33), then the ``UPDATE`` decides.
+        exactly one succeeds (R-18). Two or three statements and no transaction of its own: a
+        genuine token resets the code-failure counts of its owner (R-33) and of its address
+        (R-81), then the ``UPDATE`` decides.
         """
         return self._use(token, reset_failures=True)
 
@@ -219,6 +220,10 @@ class TokenEngine(models.Manager["SecureToken"]):
             if reset_failures:
                 owner = owner_key(token.user_id, token.email)
                 RESET_FAILURES.run(slot_manager(), purpose=token.purpose, owner=owner)
+                if token.user_id is not None and token.email:
+                    # The address proven clears its own count too (R-81; see verify_code).
+                    address = owner_key(None, token.email)
+                    RESET_FAILURES.run(slot_manager(), purpose=token.purpose, owner=address)
             if MARK_USED.run(self, now=now, pk=token.pk) != 1:
                 raise UsedToken("lost a race or no longer live")
         except TokenError as error:

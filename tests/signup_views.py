@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.template import engines
 from django.urls import path, reverse
 
+from django_securetokens.owners import validate_mailbox
 from django_securetokens.sessions import start_email_verification, verified_email
 
 PAGE = engines["django"].from_string(
@@ -24,7 +25,7 @@ PAGE = engines["django"].from_string(
 
 
 class SignupEmailForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(validators=[validate_mailbox])
 
 
 class SignupAccountForm(UserCreationForm):  # type: ignore[type-arg]

@@ -38,7 +38,10 @@ def test_request_queues_one_mail_with_a_code_and_a_link(alice, settings):
     from .test_emails import recorded
 
     recorded.clear()
-    assert email_verification.request("alice@example.com", user=alice, origin=ORIGIN) is True
+    assert (
+        email_verification.request("alice@example.com", user=alice, origin=ORIGIN, client=CLIENT)
+        is True
+    )
 
     ((name, kwargs),) = recorded
     assert name == "django_securetokens.flows._proof.send_proof"
@@ -47,19 +50,21 @@ def test_request_queues_one_mail_with_a_code_and_a_link(alice, settings):
 
 
 def test_request_is_limited_per_address(alice):
-    assert email_verification.request("alice@example.com", user=alice, origin=ORIGIN)
-    assert not email_verification.request("ALICE@example.com", origin=ORIGIN)
+    assert email_verification.request(
+        "alice@example.com", user=alice, origin=ORIGIN, client=CLIENT
+    )
+    assert not email_verification.request("ALICE@example.com", origin=ORIGIN, client=CLIENT)
     assert len(mail.outbox) == 1
 
 
 @pytest.mark.parametrize("bad", [None, "a" * 300, "x\x00@example.com", 3])
 def test_request_refuses_what_no_address_can_be(bad):
     with pytest.raises(InvalidToken):
-        email_verification.request(bad, origin=ORIGIN)
+        email_verification.request(bad, origin=ORIGIN, client=CLIENT)
 
 
 def test_code_then_complete_before_sign_up(verified_events):
-    email_verification.request("new@example.com", origin=ORIGIN, next_url="/next/")
+    email_verification.request("new@example.com", origin=ORIGIN, client=CLIENT, next_url="/next/")
     code, link = mailed_code_and_link(mail.outbox[0])
 
     token = email_verification.verify_code(code, email="new@example.com", client=CLIENT)
@@ -74,7 +79,7 @@ def test_code_then_complete_before_sign_up(verified_events):
 
 
 def test_link_then_complete_for_a_user_revokes_the_code(alice, verified_events):
-    email_verification.request("alice@example.com", user=alice, origin=ORIGIN)
+    email_verification.request("alice@example.com", user=alice, origin=ORIGIN, client=CLIENT)
     code, link = mailed_code_and_link(mail.outbox[0])
 
     token = email_verification.verify(secret_of(link), client=CLIENT)
@@ -92,7 +97,9 @@ def test_the_link_carries_next_and_may_point_at_a_front_end(settings):
     urls = {"email_verification": "https://app.example.com/verify/{token}"}
     settings.SECURETOKENS = {**settings.SECURETOKENS, "FRONTEND_URLS": urls}
 
-    email_verification.request("new@example.com", origin=ORIGIN, next_url="/welcome/")
+    email_verification.request(
+        "new@example.com", origin=ORIGIN, client=CLIENT, next_url="/welcome/"
+    )
 
     body = mail.outbox[0].body
     secret = body.split("https://app.example.com/verify/", 1)[1].split()[0]
@@ -119,7 +126,7 @@ def test_code_and_link_checks_are_limited_per_client(settings):
 
 
 def test_change_by_code_replaces_the_address_and_tells_the_old_one(alice, verified_events):
-    assert email_change.request(alice, "moved@example.com", origin=ORIGIN)
+    assert email_change.request(alice, "moved@example.com", origin=ORIGIN, client=CLIENT)
     (message,) = mail.outbox
     assert message.to == ["moved@example.com"]
     code, _ = mailed_code_and_link(message)
@@ -135,7 +142,7 @@ def test_change_by_code_replaces_the_address_and_tells_the_old_one(alice, verifi
 
 
 def test_only_the_owner_completes_a_change(alice, verified_events):
-    email_change.request(alice, "moved@example.com", origin=ORIGIN)
+    email_change.request(alice, "moved@example.com", origin=ORIGIN, client=CLIENT)
     _, link = mailed_code_and_link(mail.outbox[0])
     token = email_change.verify(secret_of(link), client=CLIENT)
     other = UserFactory()
@@ -150,7 +157,7 @@ def test_only_the_owner_completes_a_change(alice, verified_events):
 
 
 def test_a_verification_link_is_no_change_link(alice):
-    email_verification.request("alice@example.com", user=alice, origin=ORIGIN)
+    email_verification.request("alice@example.com", user=alice, origin=ORIGIN, client=CLIENT)
     _, link = mailed_code_and_link(mail.outbox[0])
 
     with pytest.raises(TokenError):

@@ -19,7 +19,7 @@ from urllib.parse import quote, quote_from_bytes
 import pytest
 from django.contrib.auth.forms import SetPasswordForm
 from django.core import mail
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
@@ -282,7 +282,9 @@ def test_forms_directly(user):
     def check(value, other):
         PasswordResetRequestForm(data={"email": value}).is_valid()
         VerificationCodeForm(data={"code": value}).is_valid()
-        EmailChangeForm(user, data={"email": value, "password": other}).is_valid()
+        EmailChangeForm(
+            user, data={"email": value, "password": other}, request=RequestFactory().post("/")
+        ).is_valid()
         assert (
             not SetPasswordForm(
                 user, data={"new_password1": value, "new_password2": f"{other}!"}

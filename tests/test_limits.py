@@ -13,7 +13,7 @@ DOWN = {"default": {"BACKEND": "tests.faults.DownCache"}}
 
 
 def test_every_entry_is_listed_once_with_its_own_scope_and_setting():
-    assert len(limits.ALL) == 15
+    assert len(limits.ALL) == 19
     assert len({limit.scope for limit in limits.ALL}) == len(limits.ALL)
     assert len({limit.setting for limit in limits.ALL}) == len(limits.ALL)
 
@@ -44,14 +44,19 @@ def test_each_entry_fails_open_or_closed_as_registered(limit):
         assert limit.exceeded("k") == (None if limit.fail_open else 3600)
 
 
-def test_only_the_per_address_mail_and_password_check_limits_fail_closed():
-    """R-35 makes suppressed mail invisible, and a password check must never go unthrottled
-    (R-79); anything else failing closed is an outage."""
+def test_only_the_mail_and_password_check_limits_fail_closed():
+    """R-35 makes suppressed mail invisible, so every limit on verification mail (per
+    address, requester and client, R-77) may fail closed, and a password check must never
+    go unthrottled (R-79); anything else failing closed is an outage."""
     closed = {limit for limit in limits.ALL if not limit.fail_open}
     assert closed == {
         limits.PASSWORD_RESET_EMAIL,
         limits.VERIFICATION_MAIL,
         limits.LOGIN_EMAIL,
+        limits.VERIFICATION_MAIL_REQUESTER,
+        limits.VERIFICATION_MAIL_IP,
         limits.REAUTH_USER,
         limits.REAUTH_IP,
+        limits.EMAIL_CHANGE_REAUTH_USER,
+        limits.EMAIL_CHANGE_REAUTH_IP,
     }

@@ -1,8 +1,9 @@
 """The threat-model page covers every requirement, and every test it cites exists.
 
-The R-ids are hard-coded (R-01 to R-76), so this test does not depend on SECURITY.md being
-beside the repository. Test names are collected with ``ast``, not imported, so a page that
-cites a renamed or deleted test fails here rather than silently citing nothing.
+The R-ids are hard-coded (R-01 to R-76, then the second round's), so this test does not
+depend on SECURITY.md being beside the repository. Test names are collected with ``ast``,
+not imported, so a page that cites a renamed or deleted test fails here rather than
+silently citing nothing.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ def rows() -> dict[str, tuple[str, str]]:
 
 def test_every_requirement_has_one_row_with_a_known_status():
     table = rows()
-    # R-77 on came with the second round; each feature adds the rows it covers.
-    later = ["R-78", "R-81", "R-84"]  # passwordless sign-in (issue 14)
-    expected = [f"R-{n:02d}" for n in range(1, 77)] + later
+    # The first round's R-01 to R-76, and each second-round requirement as its branch lands.
+    second_round = ["R-77", "R-78", "R-79", "R-80", "R-81", "R-84"]
+    expected = [f"R-{n:02d}" for n in range(1, 77)] + second_round
     assert sorted(table) == expected
     assert {status for status, _ in table.values()} <= STATUSES
 

@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework import status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,7 +36,8 @@ class EmailChangeView(SecureTokensAPIView):
 
     The answer is the same whether or not another account has the address, and nothing
     changes until the new address is proven with ``email_change_confirm``. A wrong password
-    is a ``400`` on ``password``.
+    is a ``400`` on ``password``; past ``EMAIL_CHANGE_REAUTH_RATE_PER_USER`` or ``_PER_IP``
+    wrong ones, a ``429`` without the password being checked (R-79).
     """
 
     permission_classes = [IsAuthenticated]
@@ -45,13 +47,20 @@ class EmailChangeView(SecureTokensAPIView):
     responses = {status.HTTP_202_ACCEPTED: (DetailSerializer, accepted_message)}
 
     def post(self, request: Request) -> Response:
-        form = self.form_class(request.user, self.validated(request))  # type: ignore[arg-type]
+        form = self.form_class(
+            request.user,  # type: ignore[arg-type]
+            self.validated(request),
+            request=request._request,
+        )
         if not form.is_valid():
+            if form.throttled:
+                raise Throttled
             self.form_invalid(form)
         email_change.request(
             request.user,  # type: ignore[arg-type]
             form.cleaned_data["email"],
             origin=site_origin(request._request),
+            client=self.client(),
             language=get_language(),
         )
         return Response({"detail": self.accepted_message}, status=status.HTTP_202_ACCEPTED)

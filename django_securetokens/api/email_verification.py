@@ -8,6 +8,7 @@ device needs no session.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, status
@@ -18,7 +19,7 @@ from rest_framework.response import Response
 
 from django_securetokens.emails import site_origin
 from django_securetokens.flows import email_verification
-from django_securetokens.owners import email_of
+from django_securetokens.owners import email_of, validate_mailbox
 
 from .base import SecureTokensAPIView
 from .serializers import (
@@ -45,12 +46,18 @@ class EmailVerificationView(SecureTokensAPIView):
     def post(self, request: Request) -> Response:
         self.validated(request)
         email = email_of(request.user)  # type: ignore[arg-type]
-        if not email:
-            raise serializers.ValidationError({"non_field_errors": [self.no_email_message]})
+        try:
+            # An address stored before R-80 may be one the flows refuse: a 400, not a 500.
+            validate_mailbox(email)
+        except ValidationError:
+            raise serializers.ValidationError(
+                {"non_field_errors": [self.no_email_message]}
+            ) from None
         email_verification.request(
             email,
             user=request.user,  # type: ignore[arg-type]
             origin=site_origin(request._request),
+            client=self.client(),
             language=get_language(),
         )
         return Response({"detail": self.accepted_message}, status=status.HTTP_202_ACCEPTED)

@@ -14,6 +14,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from django_securetokens.owners import validate_mailbox
+
 #: The one error code of every token or code failure (R-15, R-83).
 INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
 
@@ -132,7 +134,8 @@ class VerificationProofSerializer(serializers.Serializer[Any]):
 class EmailChangeSerializer(serializers.Serializer[Any]):
     """``{"email", "password"}``: the new address, and the current password (R-30)."""
 
-    email = StrictEmailField()
+    # An address the flows can bind and mail, or a 400 before the password is checked (R-80).
+    email = StrictEmailField(validators=[validate_mailbox])
     password = PasswordField()
 
 

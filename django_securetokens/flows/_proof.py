@@ -23,7 +23,7 @@ from django_securetokens import limits
 from django_securetokens.conf import EMAIL_CHANGE, EMAIL_VERIFICATION, get_policy
 from django_securetokens.emails import render_email, send_email, site_name
 from django_securetokens.models import SecureToken
-from django_securetokens.owners import normalize_email
+from django_securetokens.owners import mailbox
 from django_securetokens.signals import email_verified
 from django_securetokens.tasks import enqueue, task
 
@@ -49,11 +49,21 @@ def request(
     origin: str,
     next_url: str | None,
     language: str | None,
+    client: str,
+    session: str | None,
 ) -> bool:
     """Queue the mail proving *email* for *purpose*; see ``email_verification.request``."""
-    address = normalize_email(email)
+    # Counted, bound and mailed in one canonical form, so no two spellings that reach one
+    # mailbox get two budgets (R-77).
+    address = mailbox(email)
     user_pk = None if user is None else user.pk
-    if not limits.VERIFICATION_MAIL.hit(address):
+    requester = f"user:{user_pk}" if user is not None else session and f"session:{session}"
+    counted = [(limits.VERIFICATION_MAIL_IP, client), (limits.VERIFICATION_MAIL, address)]
+    if requester:
+        counted.insert(1, (limits.VERIFICATION_MAIL_REQUESTER, requester))
+    # In order, stopping at the first refusal: a client over its own limit spends nothing
+    # of the address's budget, which belongs to the mailbox's owner.
+    if not all(entry.hit(key) for entry, key in counted):
         logger.info("Verification mail (%s) for user %s suppressed by a limit", purpose, user_pk)
         return False
     enqueue(
@@ -116,7 +126,9 @@ def verify_code(
     """The live code *code* matches for (*user*, *email*); see
     ``email_verification.verify_code``."""
     limit(limits.VERIFICATION_CODE, client)
-    return SecureToken.objects.verify_code(code, purpose, user=user, email=email)
+    # The code was bound to the canonical form (see request); mailbox() raises InvalidToken,
+    # a TokenError, for an address no code can be bound to.
+    return SecureToken.objects.verify_code(code, purpose, user=user, email=mailbox(email))
 
 
 def complete(

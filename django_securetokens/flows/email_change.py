@@ -27,13 +27,27 @@ PURPOSE = EMAIL_CHANGE
 
 
 def request(
-    user: AbstractBaseUser, email: str, *, origin: str, language: str | None = None
+    user: AbstractBaseUser,
+    email: str,
+    *,
+    origin: str,
+    client: str,
+    language: str | None = None,
 ) -> bool:
     """Queue, through ``EMAIL_SENDER``, a code and a link to the new address *email* of
     *user*, whose password the caller has already checked (R-30). Nothing on the account
     changes. Returns and raises as :func:`.email_verification.request`.
     """
-    return _proof.request(PURPOSE, email, user, origin=origin, next_url=None, language=language)
+    return _proof.request(
+        PURPOSE,
+        email,
+        user,
+        origin=origin,
+        next_url=None,
+        language=language,
+        client=client,
+        session=None,
+    )
 
 
 def verify(secret: object, *, client: str) -> SecureToken:

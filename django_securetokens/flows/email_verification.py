@@ -28,6 +28,8 @@ def request(
     *,
     user: AbstractBaseUser | None = None,
     origin: str,
+    client: str,
+    session: str | None = None,
     next_url: str | None = None,
     language: str | None = None,
 ) -> bool:
@@ -38,14 +40,28 @@ def request(
     success, *language* is the mail's (default: the active language). Earlier secrets of the
     same owner and purpose are superseded when the job issues the new ones.
 
-    Returns whether the mail was queued: False when the per-address limit
-    (``EMAIL_VERIFICATION_RATE_PER_EMAIL``, counted whether or not an account has the
-    address, R-37) suppressed it; earlier secrets stay valid then.
-    Answer both alike. Raises :class:`~django_securetokens.exceptions.InvalidToken` when
-    *email* is not a printable string of at most 254 characters.
+    The secrets are bound to, and the mail sent to, the address's canonical form
+    (:func:`~django_securetokens.owners.canonical_email`: NFKC, case-folded, domain
+    IDNA-encoded, R-77).
+
+    Returns whether the mail was queued: False when a limit suppressed it, counted per
+    client *client* (``EMAIL_VERIFICATION_RATE_PER_IP``), per requester — *user*, or else
+    the browser *session*'s key when given (``EMAIL_VERIFICATION_RATE_PER_REQUESTER``) —
+    and per canonical address (``EMAIL_VERIFICATION_RATE_PER_EMAIL``, whether or not an
+    account has it, R-37); earlier secrets stay valid then. Answer both alike. Raises
+    :class:`~django_securetokens.exceptions.InvalidToken` when *email* is not a printable
+    string of at most 254 characters (:func:`~django_securetokens.owners.validate_mailbox`
+    refuses it in a form first).
     """
     return _proof.request(
-        PURPOSE, email, user, origin=origin, next_url=next_url, language=language
+        PURPOSE,
+        email,
+        user,
+        origin=origin,
+        next_url=next_url,
+        language=language,
+        client=client,
+        session=session,
     )
 
 

@@ -36,7 +36,7 @@ class EmailChangeView(LoginRequiredMixin, TokenPageMixin, FormView):  # type: ig
 
     Nothing changes on the account here: the new address gets a code and a link. Until one
     is used it is no password-reset destination, since reset looks addresses up on the
-    account.
+    account. Past the limits on wrong passwords the page answers 429 (R-79).
     """
 
     template_name = "django_securetokens/email_change.html"
@@ -47,7 +47,14 @@ class EmailChangeView(LoginRequiredMixin, TokenPageMixin, FormView):  # type: ig
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = super().get_form_kwargs()
         kwargs["user"] = self.request.user
+        kwargs["request"] = self.request
         return kwargs
+
+    def form_invalid(self, form: EmailChangeForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.throttled:
+            response.status_code = 429
+        return response
 
     def form_valid(self, form: EmailChangeForm) -> HttpResponse:
         start_email_verification(

@@ -24,7 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
 from django_securetokens.conf import EMAIL_CHANGE, setting
-from django_securetokens.exceptions import TokenError, TooManyAttempts
+from django_securetokens.exceptions import InvalidToken, TokenError, TooManyAttempts
 from django_securetokens.flows import RateLimited, email_change, email_verification
 from django_securetokens.forms import VerificationCodeForm
 from django_securetokens.owners import email_of
@@ -77,10 +77,12 @@ class EmailVerificationView(TokenPageMixin, TemplateView):
             )
         elif not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        elif email_of(request.user):
-            start_email_verification(request, email_of(request.user), request.user)
         else:
-            return self.get(request, *args, **kwargs)
+            try:
+                start_email_verification(request, email_of(request.user), request.user)
+            except InvalidToken:
+                # No address, or one stored before R-80 that the flows cannot mail.
+                return self.get(request, *args, **kwargs)
         return redirect("securetokens:email_verification_code")
 
 

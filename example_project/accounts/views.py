@@ -12,13 +12,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from django_securetokens.owners import validate_mailbox
 from django_securetokens.sessions import start_email_verification, verified_email
 
 from .models import VerifiedEmail, is_verified
 
 
 class SignupEmailForm(forms.Form):
-    email = forms.EmailField(label="Email address")
+    email = forms.EmailField(label="Email address", validators=[validate_mailbox])
 
 
 class SignupAccountForm(UserCreationForm):  # type: ignore[type-arg]
