@@ -11,7 +11,8 @@ class SecureTokensConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .checks import check_base_template, check_flows, check_password_reset, check_settings
+        from .checks import check_password_reset, check_settings
+        from .checks_frontends import check_base_template, check_flows
         from .conf import setting
         from .contrib.task_checks import check_task_backend
 

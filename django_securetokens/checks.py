@@ -1,8 +1,10 @@
 """System checks for misconfiguration, one id per problem (``securetokens.E001`` …).
 
 Most checks are rows of a table: the settings a rule covers, the test a value must pass, what
-it must be, and the id. Ids are never renumbered or reused; ``docs/reference/checks.rst``
-lists every one, and ``docs/reference/settings.rst`` cites each beside its setting.
+it must be, and the id. This module checks the engine's settings; :mod:`.checks_frontends`
+checks those of the flows' pages, mail links and sign-in with the same rules. Ids are never
+renumbered or reused; ``docs/reference/checks.rst`` lists every one, and
+``docs/reference/settings.rst`` cites each beside its setting.
 """
 
 from __future__ import annotations
@@ -16,22 +18,10 @@ from django.apps import apps
 from django.conf import settings
 from django.core import cache
 from django.core.checks import CheckMessage, Error, Warning
-from django.template import TemplateDoesNotExist, TemplateSyntaxError
-from django.template.loader import get_template
 from django.utils.module_loading import import_string
 
 from . import crypto, limits
-from .conf import (
-    DEFAULTS,
-    EMAIL_CHANGE,
-    EMAIL_VERIFICATION,
-    LOGIN,
-    PASSWORD_RESET,
-    get_settings,
-    ttl_ceiling,
-    user_settings,
-)
-from .flows.password_reset import METHODS
+from .conf import DEFAULTS, EMAIL_VERIFICATION, get_settings, ttl_ceiling, user_settings
 
 _DAY = timedelta(hours=24)
 _POLICY_KEYS = {"TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES"}
@@ -212,7 +202,6 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     messages += _check_purposes(merged)
     messages += _check_base_url(merged["BASE_URL"])
     messages += _check_cache(merged["CACHE"])
-    messages += _check_self_service(merged)
     return messages
 
 
@@ -368,94 +357,3 @@ def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
-
-
-_RESET_METHOD_RULE = _Rule(
-    "securetokens.E023",
-    ("PASSWORD_RESET_METHOD",),
-    METHODS.__contains__,
-    "'link', 'code' or 'both'",
-)
-
-# The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
-_LINK_FLOWS = (PASSWORD_RESET, EMAIL_VERIFICATION, EMAIL_CHANGE, LOGIN)
-
-
-def check_flows(**kwargs: Any) -> list[CheckMessage]:
-    """Check the settings of the flows layer: ``PASSWORD_RESET_METHOD``, ``FRONTEND_URLS``."""
-    if _check_shape():
-        return []  # check_settings reports it; nothing here can be read
-    merged = get_settings()
-    messages = _RESET_METHOD_RULE.check("SECURETOKENS", merged)
-    urls = merged["FRONTEND_URLS"]
-    if not isinstance(urls, dict):
-        urls = {None: urls}
-    for flow, template in urls.items():
-        name = f"SECURETOKENS['FRONTEND_URLS'][{flow!r}]"
-        if flow not in _LINK_FLOWS or not isinstance(template, str) or "{token}" not in template:
-            messages.append(
-                Error(
-                    f"{name} must map one of {', '.join(_LINK_FLOWS)} to a URL template "
-                    "containing '{token}'.",
-                    id="securetokens.E024",
-                )
-            )
-        elif not template.startswith("https://") and not (
-            settings.DEBUG and template.startswith("http://")
-        ):
-            messages.append(
-                Error(
-                    f"{name} is not an https:// URL: the link carries a secret (R-45).",
-                    hint="http:// is allowed only while DEBUG is on.",
-                    id="securetokens.E025",
-                )
-            )
-    from .checks_login import check_login  # it builds on this module's rules
-
-    return messages + check_login(merged)
-
-
-def _check_self_service(merged: dict[str, Any]) -> list[CheckMessage]:
-    """The personal API-key settings (R-79, R-85): securetokens.E026."""
-    from .http import _SCOPE_TOKEN  # RFC 6750 scope characters, as the challenges use
-
-    scopes = merged["SELF_SERVICE_API_KEY_SCOPES"]
-    limit = merged["SELF_SERVICE_API_KEY_LIMIT"]
-    age = merged["SELF_SERVICE_REAUTH_AGE"]
-    problems = []
-    if not isinstance(scopes, (list, tuple)) or not all(
-        isinstance(s, str) and _SCOPE_TOKEN.fullmatch(s) for s in scopes
-    ):
-        problems.append("SELF_SERVICE_API_KEY_SCOPES must be a list of scope names")
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-        problems.append("SELF_SERVICE_API_KEY_LIMIT must be an integer from 1 to 1000")
-    if not isinstance(age, timedelta) or not timedelta(0) < age <= _DAY:
-        problems.append("SELF_SERVICE_REAUTH_AGE must be a timedelta from 1 second to 24 hours")
-    if merged["SELF_SERVICE_API_KEYS"] and not apps.is_installed("django.contrib.sessions"):
-        problems.append("SELF_SERVICE_API_KEYS needs django.contrib.sessions")
-    return [Error(f"SECURETOKENS: {problem}.", id="securetokens.E026") for problem in problems]
-
-
-def check_base_template(**kwargs: Any) -> list[CheckMessage]:
-    """Check that ``BASE_TEMPLATE``, when set, names a template that loads."""
-    if _check_shape():
-        return []  # check_settings reports it; nothing here can be read
-    name = get_settings()["BASE_TEMPLATE"]
-    if name is None:
-        return []
-    problem = "must be a template name or None"
-    if isinstance(name, str):
-        try:
-            get_template(name)
-        except (TemplateDoesNotExist, TemplateSyntaxError) as error:
-            problem = f"cannot be loaded ({type(error).__name__})"
-        else:
-            return []
-    return [
-        Error(
-            f"SECURETOKENS['BASE_TEMPLATE'] = {name!r} {problem}.",
-            hint="Name the site's base template, which must have a 'content' block, or set "
-            "it to None for the app's standalone pages.",
-            id="securetokens.E027",
-        )
-    ]

@@ -19,11 +19,10 @@ from django_securetokens.checks import (
     _FLOW_RULES,
     _POLICY_RULES,
     _SETTING_RULES,
-    check_base_template,
-    check_flows,
     check_password_reset,
     check_settings,
 )
+from django_securetokens.checks_frontends import check_base_template, check_flows
 
 # A cache every process shares, so neither W001 (per process) nor W006 (unreachable) fires.
 SHARED_CACHE = {

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from django_securetokens.checks import check_flows
+from django_securetokens.checks_frontends import check_flows
 
 
 def ids(debug=False, **securetokens):

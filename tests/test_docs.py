@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.dispatch import Signal
 
-from django_securetokens import checks, conf, signals
+from django_securetokens import checks, checks_frontends, conf, signals
+from django_securetokens.contrib import task_checks
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reference"
 
@@ -18,12 +19,36 @@ def test_every_setting_is_documented(key):
     assert f"``{key}``" in (DOCS / "settings.rst").read_text()
 
 
+CHECK_ID = r"securetokens\.[EW]\d{3}"
+#: Every module that defines system checks; a new one must be listed here.
+CHECK_MODULES = (checks, checks_frontends, task_checks)
+
+
 @pytest.mark.parametrize(
     "check_id",
-    sorted(set(re.findall(r"securetokens\.[EW]\d{3}", Path(checks.__file__).read_text()))),
+    sorted(
+        {
+            check_id
+            for module in CHECK_MODULES
+            for check_id in re.findall(
+                r"securetokens\.[EW]\d{3}", Path(module.__file__).read_text()
+            )
+        }
+    ),
 )
 def test_every_check_id_is_documented(check_id):
     assert f"``{check_id}``" in (DOCS / "checks.rst").read_text()
+
+
+def test_every_module_that_registers_checks_is_scanned():
+    """So an id defined in a new check module cannot escape the test above."""
+    package = Path(checks.__file__).parent
+    defining = {
+        path.resolve()
+        for path in package.rglob("*.py")
+        if re.search(r"id=\"securetokens\.[EW]\d{3}\"", path.read_text())
+    }
+    assert defining == {Path(module.__file__).resolve() for module in CHECK_MODULES}
 
 
 @pytest.mark.parametrize(

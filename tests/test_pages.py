@@ -10,7 +10,7 @@ from django.core.checks import Error
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from django_securetokens.checks import check_base_template
+from django_securetokens.checks_frontends import check_base_template
 from django_securetokens.models import SecureToken
 from django_securetokens.views.email_verification import EmailVerificationView
 

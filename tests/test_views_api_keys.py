@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from django_securetokens import checks
+from django_securetokens import checks_frontends
 from django_securetokens.api_key_forms import APIKeyCreateForm
 from django_securetokens.models import APIKey
 from django_securetokens.views.api_keys import REAUTH_SESSION_KEY
@@ -271,7 +271,7 @@ def test_a_user_without_a_password_cannot_pass_sudo_mode(client):
 )
 def test_check_e026(settings, override, problem):
     settings.SECURETOKENS = {**ON, **override}
-    errors = [m for m in checks.check_settings() if m.id == "securetokens.E026"]
+    errors = [m for m in checks_frontends.check_flows() if m.id == "securetokens.E026"]
     assert len(errors) == 1 and isinstance(errors[0], Error)
     assert errors[0].msg.startswith(f"SECURETOKENS: {problem} must be ")
 
@@ -279,7 +279,7 @@ def test_check_e026(settings, override, problem):
 def test_check_e026_needs_sessions(settings):
     apps = [a for a in settings.INSTALLED_APPS if a != "django.contrib.sessions"]
     settings.INSTALLED_APPS = apps
-    errors = [m for m in checks.check_settings() if m.id == "securetokens.E026"]
+    errors = [m for m in checks_frontends.check_flows() if m.id == "securetokens.E026"]
     assert [e.msg for e in errors] == [
         "SECURETOKENS: SELF_SERVICE_API_KEYS needs django.contrib.sessions."
     ]
@@ -287,7 +287,7 @@ def test_check_e026_needs_sessions(settings):
 
 def test_default_settings_pass_the_check(settings):
     settings.SECURETOKENS = ON
-    assert not [m for m in checks.check_settings() if m.id == "securetokens.E026"]
+    assert not [m for m in checks_frontends.check_flows() if m.id == "securetokens.E026"]
 
 
 @override_settings(SECURETOKENS={**ON, "SELF_SERVICE_API_KEY_LIMIT": 1})
