@@ -288,3 +288,29 @@ def test_every_page_of_ours_leads_on_and_admin_lists_fit(example, browser):
     page.wait_for_url(f"{url}{admin}/apikey/")
     assert "Revoked API key" in page.inner_text("body")
     assert page.locator("#result_list td.field-state_label").inner_text() == "revoked"
+
+
+def test_the_code_sign_in_and_personal_key_pages_lead_on(example, browser):
+    """The pages that came with reset by code, passwordless sign-in and personal keys."""
+    url = example.url
+    page = new_page(browser)
+
+    page.goto(f"{url}/accounts/password-reset/code/")  # no address asked for yet
+    leads_on(page, "password_reset_code_unasked")
+    page.goto(f"{url}/accounts/email-login/confirm/{'x' * 40}/")
+    leads_on(page, "login_invalid")
+
+    page.goto(f"{url}/accounts/login/")
+    page.click("main >> text=Email me a sign-in link")
+    page.wait_for_url("**/accounts/email-login/")
+    leads_on(page, "login")
+    page.fill("input[name=email]", "admin@example.com")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/accounts/email-login/code/")
+    leads_on(page, "login_code")
+    page.fill("input[name=code]", code_in(example.mail_to("admin@example.com", 1, "Sign in")))
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{url}/")
+
+    page.goto(f"{url}/accounts/api-keys/")
+    leads_on(page, "api_keys")
