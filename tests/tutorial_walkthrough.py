@@ -9,6 +9,7 @@ is read from the files the tutorial's mail settings write, as the reader reads i
 
 from __future__ import annotations
 
+import email
 import re
 import sys
 from datetime import timedelta
@@ -48,7 +49,13 @@ def last_mail() -> str:
     files = sorted(folder.glob("*.log"), key=lambda f: f.stat().st_mtime_ns)
     if not files:
         sys.exit(f"no mail in {folder}")
-    return files[-1].read_text().split("\n" + "-" * 79 + "\n")[-2]
+    raw = files[-1].read_bytes().split(b"\n" + b"-" * 79 + b"\n")[-2]
+    # Django 6 writes bodies as quoted-printable, which wraps long links: read the text part
+    # as a mail client does.
+    for part in email.message_from_bytes(raw.strip() + b"\n").walk():
+        if part.get_content_type() == "text/plain":
+            return str(part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8"))
+    sys.exit("no text part in the mail")
 
 
 def link_in(mail: str) -> str:

@@ -37,6 +37,10 @@ def site(settings, live_server):
         "BASE_URL": live_server.url,
         "PASSWORDLESS_LOGIN": True,
         "LOGIN_RATE_PER_EMAIL": ((5, 60),),  # two mails in a row
+        # The request page writes the session, which the mail job's writes in a background
+        # thread would race on the in-memory SQLite database the threads share ("database
+        # table is locked"; see test_email_verification_flow.py): the job runs in the request.
+        "EMAIL_SENDER": "tests.conftest.run_immediately",
     }
     UserFactory(username="mailer", email="mailer@example.com")
     return live_server.url
