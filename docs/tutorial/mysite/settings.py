@@ -44,4 +44,9 @@ INSTALLED_APPS += ["accounts"]
 import os
 
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+if not DEBUG:  # real mail in production: Django's SMTP backend, configured by EMAIL_HOST etc.
+    if django.VERSION >= (6, 1):
+        MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+    else:
+        EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 # [/deploy]
