@@ -181,7 +181,8 @@ def ttl_ceiling(purpose: str, name: str) -> timedelta:
     return _TTL_CEILINGS.get((purpose, name), timedelta(hours=24))
 
 
-_POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
+#: The settings a ``PURPOSES`` entry may override, in the order of :class:`Policy`'s fields.
+POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
 
 
 @dataclass(frozen=True)
@@ -223,9 +224,9 @@ def setting(name: str) -> Any:
 def get_policy(purpose: str) -> Policy:
     """The policy for *purpose*: its ``PURPOSES`` entry over the global defaults."""
     merged = get_settings()
-    rules = {key: merged[key] for key in _POLICY_KEYS}
+    rules = {key: merged[key] for key in POLICY_KEYS}
     rules.update(merged["PURPOSES"].get(purpose, {}))
-    return Policy(purpose, *(rules[key] for key in _POLICY_KEYS))
+    return Policy(purpose, *(rules[key] for key in POLICY_KEYS))
 
 
 def master_secrets() -> list[str | bytes]:

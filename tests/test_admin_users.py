@@ -16,7 +16,6 @@ from django_securetokens.admin_users import (
     send_password_reset_email,
     user_admin,
 )
-from django_securetokens.checks import check_password_reset
 from django_securetokens.models import SecureToken
 
 from .factories import UserFactory
@@ -103,20 +102,6 @@ def test_attach_is_idempotent_and_needs_a_registered_user_admin():
     assert attach_user_action()
     assert list(user_admin().actions).count(send_password_reset_email) == 1
     assert not attach_user_action(admin.AdminSite(name="empty"))
-
-
-def test_a_user_admin_without_the_action_is_reported(monkeypatch):
-    model_admin = user_admin()
-    monkeypatch.setattr(model_admin, "actions", [])
-
-    assert [m.id for m in check_password_reset()] == ["securetokens.W005"]
-
-
-def test_the_check_is_quiet_when_the_action_is_turned_off(monkeypatch, settings):
-    settings.SECURETOKENS = {**settings.SECURETOKENS, "ADMIN_USER_ACTION": False}
-    monkeypatch.setattr(user_admin(), "actions", [])
-
-    assert check_password_reset() == []
 
 
 def test_the_mailed_link_works(superuser):
