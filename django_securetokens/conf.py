@@ -81,24 +81,22 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_EXPIRY_NOTICE_DAYS": 7,
     # last_used_at is written at most once per this interval per key.
     "API_KEY_LAST_USED_INTERVAL": timedelta(minutes=1),
+    "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),
     # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
     # uses REMOTE_ADDR.
     "TRUSTED_PROXY_COUNT": 0,
     # Alias in CACHES that holds rate-limit counters; must be shared across processes.
     "CACHE": "default",
+    # Every *_RATE_* key is a rate limit: (most requests, window in seconds) pairs, every one
+    # of which must hold. Its entry in limits.py says what it counts, what happens over it,
+    # and what it does while the cache is down.
     # --- password reset ---
-    # Rate limits as (most requests, window in seconds) pairs; every pair must hold. Reset
-    # requests per submitted address, counted whether or not an account has it:
     "PASSWORD_RESET_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
-    # Reset requests per client IP; over the limit the answer is the usual one and no
-    # mail goes out:
     "PASSWORD_RESET_RATE_PER_IP": ((20, 60),),
-    # Reset links opened per client IP; over the limit the link page answers 429:
     "PASSWORD_RESET_CONFIRM_RATE_PER_IP": ((20, 60),),
     # What the reset mail carries: "link", "code" (typed on the password_reset_code page or
     # sent to the JSON API) or "both".
     "PASSWORD_RESET_METHOD": "link",
-    # Reset-code submissions per client IP; over the limit the code page answers 429:
     "PASSWORD_RESET_CODE_RATE_PER_IP": ((10, 60),),
     # Dotted path of a callable(task: str, kwargs: dict) that runs a mail job off the request
     # path, so response times do not tell whether an account exists. The default
@@ -112,39 +110,29 @@ DEFAULTS: dict[str, Any] = {
     # name and a link home.
     "BASE_TEMPLATE": None,
     # --- email verification and email change ---
-    # Verification mails per address, counted whether or not an account has it; over the
-    # limit the answer is the usual one and no mail goes out:
     "EMAIL_VERIFICATION_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
-    # The same mails per requester (the signed-in user, else the browser session) and per
-    # client IP, so no account is needed to be limited:
     "EMAIL_VERIFICATION_RATE_PER_REQUESTER": ((3, 60), (10, 3600)),
     "EMAIL_VERIFICATION_RATE_PER_IP": ((10, 60), (50, 3600)),
-    # Code submissions per client IP; over the limit the code page answers 429:
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
-    # Emailed links opened or confirmed per client IP; over the limit, 429:
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
+    "EMAIL_CHANGE_REAUTH_RATE_PER_USER": ((5, 300),),
+    "EMAIL_CHANGE_REAUTH_RATE_PER_IP": ((20, 300),),
     # --- passwordless sign-in (the login pages and JSON endpoints) ---
     # Sign in by an emailed link or code; off, every login* URL answers 404.
     "PASSWORDLESS_LOGIN": False,
-    # Sign-in mails per submitted address, counted whether or not an account has it; over
-    # the limit the answer is the usual one and no mail goes out:
     "LOGIN_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
-    # Sign-in requests per client IP; over the limit no mail goes out either:
     "LOGIN_RATE_PER_IP": ((20, 60),),
-    # Sign-in links confirmed per client IP; over the limit, 429:
     "LOGIN_CONFIRM_RATE_PER_IP": ((20, 60),),
-    # Sign-in codes submitted per client IP and per submitted address; over
-    # either limit, 429. The per-code and per-account caps (CODE_MAX_ATTEMPTS,
-    # CODE_MAX_FAILURES) hold besides, in the database.
     "LOGIN_CODE_RATE_PER_IP": ((10, 60),),
     "LOGIN_CODE_RATE_PER_EMAIL": ((10, 600),),
     # Dotted path of a callable(request, user) -> dict whose items the JSON login_confirm
     # endpoint adds to its answer, e.g. a token of the project's own; None adds nothing.
     "LOGIN_RESPONSE": None,
     # --- front ends ---
-    # Per flow ("password_reset", "email_verification", "email_change"), a URL template
-    # containing "{token}" that the mail's link points to instead of this app's page, such
-    # as "https://app.example.com/reset/{token}" for a single-page or mobile app.
+    # Per flow that mails a link ("password_reset", "email_verification", "email_change",
+    # "login"), a URL template containing "{token}" that the mail's link points to instead of
+    # this app's page, such as "https://app.example.com/reset/{token}" for a single-page or
+    # mobile app.
     "FRONTEND_URLS": {},
     # --- personal API keys (the api_keys pages) ---
     # Let signed-in users create and revoke their own keys; off, the pages answer 404.
@@ -155,16 +143,8 @@ DEFAULTS: dict[str, Any] = {
     "SELF_SERVICE_API_KEY_LIMIT": 10,
     # Creating a key needs the password entered within this time (sudo mode, R-85).
     "SELF_SERVICE_REAUTH_AGE": timedelta(minutes=10),
-    # Wrong passwords on that check per user and per client; over the limit, 429.
     "SELF_SERVICE_REAUTH_RATE_PER_USER": ((5, 300),),
     "SELF_SERVICE_REAUTH_RATE_PER_IP": ((20, 300),),
-    # Wrong current passwords on the email-change request, per user and per client;
-    # over the limit the password is not checked: a form error, 429.
-    "EMAIL_CHANGE_REAUTH_RATE_PER_USER": ((5, 300),),
-    "EMAIL_CHANGE_REAUTH_RATE_PER_IP": ((20, 300),),
-    # Failed API-key authentications per client (IPv4 address or IPv6 /64); over the limit,
-    # even a valid key gets 429 until the window ends.
-    "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),
 }
 
 # Longest lifetimes allowed; anything not listed is capped at 24 hours. A
