@@ -119,3 +119,22 @@ def test_the_mailed_link_works(superuser):
     )
 
     assert get_user_model().objects.get(pk=target.pk).check_password("chosen by the user 7")
+
+
+def test_a_reset_an_administrator_sent_says_so(client):
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    target = UserFactory()
+    client.force_login(boss)
+
+    client.post(
+        "/admin/auth/user/",
+        {"action": "send_password_reset_email", "_selected_action": [str(target.pk)]},
+    )
+
+    [message] = mail.outbox
+    html = message.alternatives[0][0]
+    for text in (message.body, html):
+        assert "An administrator of testserver.example sent you this email" in text
+        assert "Someone, probably you" not in text and "did not ask for this" not in text
+        assert "/accounts/reset/" in text
+    assert message.subject == "Reset your password on testserver.example"
