@@ -179,6 +179,9 @@ def test_changelist_columns_filter_and_search(admin, user):
     for text in (f"sk_live_{live.selector}", "live-one", user.username, "revoked", "expired"):
         assert text in page
     assert bytes(live.digest).hex() not in page
+    # The filter offers the states a key can be in, and no token's state (used, superseded).
+    offered = set(re.findall(r'href="\?state=(\w+)"', page))
+    assert offered == {"live", "expired", "revoked"}
     for state, name in (
         ("live", "live-one"),
         ("revoked", "revoked-one"),
