@@ -37,7 +37,8 @@ def purpose_label(purpose: str) -> str:
     return labels.get(purpose, purpose)
 
 
-#: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``.
+#: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``. The
+#: range each value must be in is its rule in :mod:`.checks` or :mod:`.checks_frontends`.
 DEFAULTS: dict[str, Any] = {
     # Origin for links in email, such as "https://example.com". None: the request's host,
     # validated against ALLOWED_HOSTS, with https unless DEBUG is on.
@@ -45,19 +46,19 @@ DEFAULTS: dict[str, Any] = {
     # Master secrets for digests, newest first. None: SECRET_KEY, then SECRET_KEY_FALLBACKS.
     # A dedicated list lets SECRET_KEY be rotated without revoking API keys.
     "HMAC_KEYS": None,
-    # Random bytes in the verifier of a URL token; 32 bytes = 256 bits, at least 16.
+    # Random bytes in the verifier of a URL token; 32 bytes = 256 bits.
     "TOKEN_BYTES": 32,
     # Lifetime of URL tokens and of codes for purposes not listed in PURPOSES.
     "TTL": timedelta(hours=1),
     "CODE_TTL": timedelta(minutes=10),
-    # Digits in a numeric code, 6 to 10.
+    # Digits in a numeric code.
     "CODE_DIGITS": 6,
-    # Wrong guesses that kill one code, 1 to 10.
+    # Wrong guesses that kill one code.
     "CODE_MAX_ATTEMPTS": 5,
-    # Consecutive wrong guesses per (owner, purpose) across all codes, 1 to 100; only a
-    # success resets the count.
+    # Consecutive wrong guesses per (owner, purpose) across all codes; only a success resets
+    # the count.
     "CODE_MAX_FAILURES": 20,
-    # Per-purpose overrides of TTL, CODE_TTL, CODE_DIGITS, CODE_MAX_ATTEMPTS, CODE_MAX_FAILURES.
+    # Per-purpose overrides of the settings in POLICY_KEYS (below).
     "PURPOSES": {
         PASSWORD_RESET: {"TTL": timedelta(hours=1), "CODE_TTL": timedelta(minutes=10)},
         EMAIL_VERIFICATION: {"TTL": timedelta(hours=24), "CODE_TTL": timedelta(minutes=10)},
@@ -70,9 +71,10 @@ DEFAULTS: dict[str, Any] = {
     },
     # How long used, expired and revoked rows are kept (for audit) before purge deletes them.
     "RETENTION": timedelta(days=7),
-    # API keys read "<prefix>_<body><checksum>"; prefix [a-z0-9]{2,10}, optionally "_segment".
+    # API keys read "<prefix>_<body><checksum>".
     "API_KEY_PREFIX": "sk_live",
-    # Base62 characters in the body, at least 32 (the verifier part then carries >= 119 bits).
+    # Base62 characters in the body: the selector, then the verifier, which
+    # carries at least 119 bits at the smallest length the checks allow.
     "API_KEY_BODY_LENGTH": 43,
     # Default lifetime of a new API key; None makes "never expires" the default.
     "API_KEY_MAX_AGE": timedelta(days=365),
