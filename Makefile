@@ -92,7 +92,7 @@ test-custom-user: $(INSTALLED)
 
 # The time-related tests with TIME_ZONE in a zone with a daylight-saving change and in one
 # with a half-hour offset, on SQLite, PostgreSQL and MariaDB (time-zone tables not loaded).
-TZ_TESTS := tests/test_time_zones.py tests/test_admin_time_zones.py tests/test_tokens.py \
+TZ_TESTS := tests/test_time_zones.py tests/test_admin_display.py tests/test_tokens.py \
 	tests/test_codes.py tests/test_api_keys.py tests/test_admin_tokens.py \
 	tests/test_admin_api_keys.py tests/test_commands.py tests/test_ratelimit.py
 test-timezones: $(INSTALLED_MYSQL)

@@ -7,7 +7,7 @@ password reset email" action is in :mod:`.admin_users`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -16,18 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .admin_api_keys import APIKeyAdmin
-from .admin_dates import DateHierarchyWhereSupported
-from .admin_display import time_column
+from .admin_display import DateHierarchyWhereSupported, StateFilter, state_column, time_column
 from .conf import purpose_label
-from .models import APIKey, SecureToken, State
-
-if TYPE_CHECKING:
-    from .models import SecureTokenQuerySet
-
-    SecureTokenAdminBase = admin.ModelAdmin[SecureToken]
-else:  # ModelAdmin is generic only in django-stubs
-    SecureTokenAdminBase = admin.ModelAdmin
-
+from .models import APIKey, SecureToken
 
 # Everything an admin may see of a token: handles and timestamps, never digest or salt.
 _VISIBLE_FIELDS = (
@@ -58,22 +49,8 @@ class PurposeFilter(admin.SimpleListFilter):
         return queryset.filter(purpose=value) if value else queryset
 
 
-class StateFilter(admin.SimpleListFilter):
-    title = _("state")
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return list(State.choices)
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value not in State.values:
-            return queryset
-        return cast("SecureTokenQuerySet", queryset).in_state(State(value))
-
-
 @admin.register(SecureToken)
-class SecureTokenAdmin(DateHierarchyWhereSupported, SecureTokenAdminBase):
+class SecureTokenAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-only: tokens are issued by the flows, never typed in by hand."""
 
     list_display = [
@@ -106,9 +83,7 @@ class SecureTokenAdmin(DateHierarchyWhereSupported, SecureTokenAdminBase):
     def purpose_display(self, obj: SecureToken) -> str:
         return purpose_label(obj.purpose)
 
-    @admin.display(description=_("state"))
-    def state_display(self, obj: SecureToken) -> str:
-        return str(obj.state().label)
+    state_display = state_column
 
     @admin.action(description=_("Revoke selected tokens"), permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[SecureToken]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -31,14 +31,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from . import ratelimit
-from .admin_dates import DateHierarchyWhereSupported
-from .admin_display import time_column
+from .admin_display import DateHierarchyWhereSupported, StateFilter, state_column, time_column
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey, State
-
-if TYPE_CHECKING:
-    from .models import APIKeyQuerySet
 
 logger = logging.getLogger("django_securetokens")
 
@@ -153,18 +149,8 @@ class LeakedKeyForm(forms.Form):
     )
 
 
-class APIKeyStateFilter(admin.SimpleListFilter):
-    title = _("state")
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [(s.value, s.label) for s in (State.LIVE, State.EXPIRED, State.REVOKED)]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value not in (State.LIVE, State.EXPIRED, State.REVOKED):
-            return queryset
-        return cast("APIKeyQuerySet", queryset).in_state(State(value))
+class APIKeyStateFilter(StateFilter):
+    states = (State.LIVE, State.EXPIRED, State.REVOKED)
 
 
 class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignore[type-arg]
@@ -217,9 +203,7 @@ class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignor
     expires = time_column("expires_at", _("expires"))
     old_secret_until = time_column("previous_expires_at", _("old secret works until"))
 
-    @admin.display(description=_("state"))
-    def state_label(self, obj: APIKey) -> str:
-        return str(obj.state().label)
+    state_label = state_column
 
     def get_autocomplete_fields(self, request: HttpRequest) -> Any:
         # Not autocomplete_fields: that is a check error where the user admin cannot search.
@@ -285,20 +269,14 @@ class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignor
         self, request: HttpRequest, obj: APIKey, secret: str, title: Any
     ) -> HttpResponse:
         """The one response that ever holds the key. Never cached, never referred."""
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            # Every variable the templates read is set: Django's template engine logs a
-            # missing one at DEBUG together with the whole context, key included (R-65).
-            "subtitle": None,
-            "api_key": obj,
-            "secret": secret,
-            "change_url": reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]
-            ),
-        }
-        response = TemplateResponse(request, f"{_TEMPLATES}issued.html", context)
+        response = self._page(
+            request,
+            "issued.html",
+            title,
+            api_key=obj,
+            secret=secret,
+            change_url=self._change_url(obj),
+        )
         add_never_cache_headers(response)
         response["Referrer-Policy"] = "no-referrer"
         return response
@@ -347,13 +325,8 @@ class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignor
                     gettext("Revoked API key %(key)s (%(name)s).")
                     % {"key": self.key(api_key), "name": api_key.name},
                 )
-                return HttpResponseRedirect(
-                    reverse(
-                        f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
-                        args=[api_key.pk],
-                    )
-                )
-        return self._form_page(request, form, "revoke_leaked.html", _("Revoke a leaked key"))
+                return HttpResponseRedirect(self._change_url(api_key))
+        return self._page(request, "revoke_leaked.html", _("Revoke a leaked key"), form=form)
 
     @sensitive_variables("secret")
     def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -368,20 +341,26 @@ class APIKeyAdmin(DateHierarchyWhereSupported, admin.ModelAdmin):  # type: ignor
             self.log_change(request, api_key, gettext("Rotated the secret."))
             _audit(request, "rotated", api_key)
             return self._show_once(request, api_key, secret, _("Rotated API key"))
-        return self._form_page(request, form, "rotate.html", _("Rotate API key"), api_key=api_key)
+        return self._page(request, "rotate.html", _("Rotate API key"), form=form, api_key=api_key)
 
-    def _form_page(
-        self, request: HttpRequest, form: forms.Form, template: str, title: Any, **extra: Any
-    ) -> HttpResponse:
+    @sensitive_variables("extra", "context")
+    def _page(self, request: HttpRequest, template: str, title: Any, **extra: Any) -> HttpResponse:
+        """One of this admin's own pages, in the admin's layout."""
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": title,
+            # Every variable the templates read is set: Django's template engine logs a
+            # missing one at DEBUG together with the whole context, a shown key included (R-65).
             "subtitle": None,
-            "form": form,
             **extra,
         }
         return TemplateResponse(request, f"{_TEMPLATES}{template}", context)
+
+    def _change_url(self, api_key: APIKey) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[api_key.pk]
+        )
 
 
 def _audit(request: HttpRequest, event: str, api_key: APIKey) -> None:

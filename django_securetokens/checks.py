@@ -1,10 +1,11 @@
 """System checks for misconfiguration, one id per problem (``securetokens.E001`` …).
 
 Most checks are rows of a table: the settings a rule covers, the test a value must pass, what
-it must be, and the id. This module checks the engine's settings; :mod:`.checks_frontends`
-checks those of the flows' pages, mail links and sign-in with the same rules. Ids are never
-renumbered or reused; ``docs/reference/checks.rst`` lists every one, and
-``docs/reference/settings.rst`` cites each beside its setting.
+it must be, and the id. This module checks the settings of the engine and of the rate limits
+with the cache they count in; :mod:`.checks_frontends` checks those of the flows, their mail
+and their pages with the same rules. Ids are never renumbered or reused;
+``docs/reference/checks.rst`` lists every one, and ``docs/reference/settings.rst`` cites each
+beside its setting.
 """
 
 from __future__ import annotations
@@ -14,21 +15,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core import cache
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
 from . import crypto, limits
-from .conf import DEFAULTS, EMAIL_VERIFICATION, get_settings, ttl_ceiling, user_settings
+from .conf import (
+    DEFAULTS,
+    EMAIL_VERIFICATION,
+    POLICY_KEYS,
+    get_settings,
+    ttl_ceiling,
+    user_settings,
+)
 
 _DAY = timedelta(hours=24)
-_POLICY_KEYS = {"TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES"}
-_PER_PROCESS_CACHES = {
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-}
+_DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
+_PER_PROCESS_CACHE = "django.core.cache.backends.locmem.LocMemCache"
 
 
 def _integer(low: int, high: int | None = None) -> Callable[[Any], bool]:
@@ -48,8 +52,12 @@ def _positive_duration(value: Any) -> bool:
     return isinstance(value, timedelta) and value > timedelta(0)
 
 
-def _hmac_keys(value: Any) -> bool:
-    return value is None or (
+def _or_none(valid: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or valid(value)
+
+
+def _secrets(value: Any) -> bool:
+    return (
         isinstance(value, (list, tuple))
         and len(value) > 0
         and all(isinstance(k, (str, bytes)) and len(k) >= 32 for k in value)
@@ -87,7 +95,7 @@ class _Rule:
     hint: str | None = None
     quote: bool = True
 
-    def check(self, where: str, values: dict[str, Any]) -> list[CheckMessage]:
+    def check(self, values: dict[str, Any], where: str = "SECURETOKENS") -> list[CheckMessage]:
         return [
             Error(
                 f"{where}[{name!r}] must be {self.must}"
@@ -131,7 +139,7 @@ _SETTING_RULES = (
     _Rule(
         "securetokens.E010",
         ("HMAC_KEYS",),
-        _hmac_keys,
+        _or_none(_secrets),
         "a non-empty list of secrets of at least 32 characters, newest first",
         quote=False,
     ),
@@ -144,18 +152,9 @@ _SETTING_RULES = (
     _Rule(
         "securetokens.E013",
         ("API_KEY_MAX_AGE",),
-        lambda value: value is None or _duration(value),
+        _or_none(_duration),
         "a timedelta of zero or more, or None",
     ),
-    _Rule(
-        "securetokens.E022",
-        ("TRUSTED_PROXY_COUNT",),
-        _integer(0),
-        "an integer of zero or more",
-    ),
-)
-
-_FLOW_RULES = (
     _Rule(
         "securetokens.E016",
         tuple(limit.setting for limit in limits.ALL),
@@ -163,7 +162,7 @@ _FLOW_RULES = (
         "a non-empty list of (most requests, window in seconds) pairs of positive integers",
     ),
     _Rule(
-        "securetokens.E017", ("EMAIL_SENDER",), _dotted_callable, "the dotted path of a callable"
+        "securetokens.E022", ("TRUSTED_PROXY_COUNT",), _integer(0), "an integer of zero or more"
     ),
 )
 
@@ -187,7 +186,8 @@ def _check_shape() -> list[CheckMessage]:
 
 
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
-    """Check ``SECURETOKENS`` and the cache it relies on."""
+    """Check ``SECURETOKENS`` as a whole, the engine's settings, the rate limits and their
+    cache."""
     messages = _check_shape()
     if messages:
         return messages
@@ -198,17 +198,14 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         )
     merged = get_settings()
     for rule in _SETTING_RULES:
-        messages += rule.check("SECURETOKENS", merged)
-    messages += _check_purposes(merged)
-    messages += _check_base_url(merged["BASE_URL"])
-    messages += _check_cache(merged["CACHE"])
-    return messages
+        messages += rule.check(merged)
+    return messages + _check_purposes(merged) + _check_cache(merged["CACHE"])
 
 
 def _check_purposes(merged: dict[str, Any]) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     for purpose, rules in merged["PURPOSES"].items():
-        unknown = sorted(set(rules) - _POLICY_KEYS)
+        unknown = sorted(set(rules) - set(POLICY_KEYS))
         if unknown:
             messages.append(
                 Error(
@@ -220,7 +217,7 @@ def _check_purposes(merged: dict[str, Any]) -> list[CheckMessage]:
     for purpose, rules in {None: merged, **merged["PURPOSES"]}.items():
         where = f"SECURETOKENS['PURPOSES'][{purpose!r}]" if purpose else "SECURETOKENS"
         for rule in _POLICY_RULES:
-            messages += rule.check(where, rules)
+            messages += rule.check(rules, where)
         for name in ("TTL", "CODE_TTL"):
             value = rules.get(name)
             if not _positive_duration(value):
@@ -243,36 +240,6 @@ def _check_purposes(merged: dict[str, Any]) -> list[CheckMessage]:
     return messages
 
 
-def _check_base_url(base_url: Any) -> list[CheckMessage]:
-    if base_url is None:
-        wildcard = [h for h in settings.ALLOWED_HOSTS if h == "*" or h.startswith(".")]
-        if wildcard and not settings.DEBUG:
-            return [
-                Error(
-                    "Links in email would be built from the request's Host header, which "
-                    f"ALLOWED_HOSTS does not pin down ({', '.join(wildcard)}).",
-                    hint="Set SECURETOKENS['BASE_URL'] to your site's https origin.",
-                    id="securetokens.E014",
-                )
-            ]
-        return []
-    if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
-        return [
-            Error(
-                "SECURETOKENS['BASE_URL'] must be an origin such as 'https://example.com'.",
-                id="securetokens.E015",
-            )
-        ]
-    if base_url.startswith("http://") and not settings.DEBUG:
-        return [
-            Warning(
-                "SECURETOKENS['BASE_URL'] is not https: emailed links would travel in clear.",
-                id="securetokens.W003",
-            )
-        ]
-    return []
-
-
 def _check_cache(alias: Any) -> list[CheckMessage]:
     configured = getattr(settings, "CACHES", {})
     if not isinstance(alias, str) or alias not in configured:
@@ -280,7 +247,7 @@ def _check_cache(alias: Any) -> list[CheckMessage]:
             Error(f"SECURETOKENS['CACHE'] names {alias!r}, not in CACHES.", id="securetokens.E011")
         ]
     backend = configured[alias].get("BACKEND", "")
-    if backend == "django.core.cache.backends.dummy.DummyCache":
+    if backend == _DUMMY_CACHE:
         return [
             Error(
                 "Rate limits need a cache that stores data; DummyCache stores nothing.",
@@ -310,7 +277,7 @@ def _check_cache(alias: Any) -> list[CheckMessage]:
                 id="securetokens.W006",
             )
         ]
-    if backend in _PER_PROCESS_CACHES and not settings.DEBUG:
+    if backend == _PER_PROCESS_CACHE and not settings.DEBUG:
         return [
             Warning(
                 "Rate-limit counters live in a per-process cache, so each worker counts "
@@ -320,40 +287,3 @@ def _check_cache(alias: Any) -> list[CheckMessage]:
             )
         ]
     return []
-
-
-def check_password_reset(**kwargs: Any) -> list[CheckMessage]:
-    """Check the flows' settings: rate limits, mail sender, link origin, admin action."""
-    if _check_shape():
-        return []  # check_settings reports it; nothing here can be read
-    messages: list[CheckMessage] = []
-    merged = get_settings()
-    for rule in _FLOW_RULES:
-        messages += rule.check("SECURETOKENS", merged)
-    if not merged["BASE_URL"] and not settings.DEBUG:
-        messages.append(
-            Warning(
-                "SECURETOKENS['BASE_URL'] is not set: links in email take their host from "
-                "each request (validated against ALLOWED_HOSTS).",
-                hint="Set it to the site's canonical https:// origin (R-45).",
-                id="securetokens.W004",
-            )
-        )
-    if merged["ADMIN_USER_ACTION"] and apps.is_installed("django.contrib.admin"):
-        from .admin_users import send_password_reset_email, user_admin
-
-        model_admin = user_admin()
-        if model_admin is not None and send_password_reset_email not in (
-            model_admin.actions or ()
-        ):
-            messages.append(
-                Warning(
-                    "The user admin lacks the 'send password reset email' action.",
-                    hint="Put 'django.contrib.admin' before 'django_securetokens' in "
-                    "INSTALLED_APPS, add django_securetokens.admin_users."
-                    "send_password_reset_email to your UserAdmin.actions, or set "
-                    "SECURETOKENS['ADMIN_USER_ACTION'] = False.",
-                    id="securetokens.W005",
-                )
-            )
-    return messages

@@ -1,68 +1,141 @@
-"""System checks of the front ends' settings: the reset method, links to a front end,
-passwordless sign-in, personal API keys and the pages' base template (``E023`` to ``E029``).
+"""System checks of the flows' settings: the origin and sender of their mail, links to a front
+end, the reset method, passwordless sign-in, personal API keys, the user admin's action and
+the pages' base template.
 
 They use the table-driven rules of :mod:`.checks`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error
+from django.core.checks import CheckMessage, Error, Warning
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
 
-from .checks import _DAY, _check_shape, _dotted_callable, _Rule
+from .checks import (
+    _DAY,
+    _check_shape,
+    _dotted_callable,
+    _integer,
+    _or_none,
+    _positive_duration,
+    _Rule,
+)
 from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, LOGIN, PASSWORD_RESET, get_settings
 from .flows.password_reset import METHODS
+from .http import _SCOPE_TOKEN  # RFC 6750 scope characters, as the challenges use
 
 _LOGIN_BACKEND = "django_securetokens.backends.LoginTokenBackend"
-
-_LOGIN_RESPONSE_RULE = _Rule(
-    "securetokens.E029",
-    ("LOGIN_RESPONSE",),
-    lambda value: value is None or _dotted_callable(value),
-    "None or the dotted path of a callable(request, user) returning a dict",
-)
-
-
-def _check_login(merged: dict[str, Any]) -> list[CheckMessage]:
-    """Passwordless sign-in (R-84): its backend when on (E028), ``LOGIN_RESPONSE`` (E029)."""
-    messages = _LOGIN_RESPONSE_RULE.check("SECURETOKENS", merged)
-    if merged["PASSWORDLESS_LOGIN"] and _LOGIN_BACKEND not in settings.AUTHENTICATION_BACKENDS:
-        messages.append(
-            Error(
-                "SECURETOKENS['PASSWORDLESS_LOGIN'] is on, but AUTHENTICATION_BACKENDS lacks "
-                f"{_LOGIN_BACKEND!r}: no sign-in link or code could sign anyone in.",
-                hint=f"Add {_LOGIN_BACKEND!r} to AUTHENTICATION_BACKENDS.",
-                id="securetokens.E028",
-            )
-        )
-    return messages
-
-
-_RESET_METHOD_RULE = _Rule(
-    "securetokens.E023",
-    ("PASSWORD_RESET_METHOD",),
-    METHODS.__contains__,
-    "'link', 'code' or 'both'",
-)
-
 # The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
 _LINK_FLOWS = (PASSWORD_RESET, EMAIL_VERIFICATION, EMAIL_CHANGE, LOGIN)
 
 
+def _origin(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def _scope_names(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(scope, str) and _SCOPE_TOKEN.fullmatch(scope) for scope in value
+    )
+
+
+_RULES = (
+    _Rule(
+        "securetokens.E015",
+        ("BASE_URL",),
+        _or_none(_origin),
+        "None or an origin such as 'https://example.com'",
+    ),
+    _Rule(
+        "securetokens.E017", ("EMAIL_SENDER",), _dotted_callable, "the dotted path of a callable"
+    ),
+    _Rule(
+        "securetokens.E023",
+        ("PASSWORD_RESET_METHOD",),
+        METHODS.__contains__,
+        "'link', 'code' or 'both'",
+    ),
+    _Rule(
+        "securetokens.E026",
+        ("SELF_SERVICE_API_KEY_SCOPES",),
+        _scope_names,
+        "a list of scope names (RFC 6750 scope characters)",
+    ),
+    _Rule(
+        "securetokens.E026",
+        ("SELF_SERVICE_API_KEY_LIMIT",),
+        _integer(1, 1000),
+        "an integer from 1 to 1000",
+    ),
+    _Rule(
+        "securetokens.E026",
+        ("SELF_SERVICE_REAUTH_AGE",),
+        lambda value: _positive_duration(value) and value <= _DAY,
+        "a timedelta above zero and at most 24 hours",
+    ),
+    _Rule(
+        "securetokens.E029",
+        ("LOGIN_RESPONSE",),
+        _or_none(_dotted_callable),
+        "None or the dotted path of a callable(request, user) returning a dict",
+    ),
+)
+
+
 def check_flows(**kwargs: Any) -> list[CheckMessage]:
-    """Check the front ends' settings: ``PASSWORD_RESET_METHOD``, ``FRONTEND_URLS``,
-    passwordless sign-in and personal API keys."""
+    """Check the flows' settings: the rules above, where mailed links point, and what the
+    features that are on need from the rest of the project."""
     if _check_shape():
         return []  # check_settings reports it; nothing here can be read
     merged = get_settings()
-    messages = _RESET_METHOD_RULE.check("SECURETOKENS", merged)
-    urls = merged["FRONTEND_URLS"]
+    messages = [message for rule in _RULES for message in rule.check(merged)]
+    messages += _check_base_url(merged["BASE_URL"])
+    messages += _check_frontend_urls(merged["FRONTEND_URLS"])
+    return messages + _check_requirements(merged)
+
+
+def _check_base_url(base_url: Any) -> list[CheckMessage]:
+    """Where links in mail take their origin from outside DEBUG (R-45); a value that is no
+    origin at all is E015, a rule."""
+    if settings.DEBUG:
+        return []
+    if isinstance(base_url, str) and base_url.startswith("http://"):
+        return [
+            Warning(
+                "SECURETOKENS['BASE_URL'] is not https: emailed links would travel in clear.",
+                id="securetokens.W003",
+            )
+        ]
+    if base_url:
+        return []
+    messages: list[CheckMessage] = []
+    wildcard = [h for h in settings.ALLOWED_HOSTS if h == "*" or h.startswith(".")]
+    if wildcard and base_url is None:
+        messages.append(
+            Error(
+                "Links in email would be built from the request's Host header, which "
+                f"ALLOWED_HOSTS does not pin down ({', '.join(wildcard)}).",
+                hint="Set SECURETOKENS['BASE_URL'] to your site's https origin.",
+                id="securetokens.E014",
+            )
+        )
+    messages.append(
+        Warning(
+            "SECURETOKENS['BASE_URL'] is not set: links in email take their host from "
+            "each request (validated against ALLOWED_HOSTS).",
+            hint="Set it to the site's canonical https:// origin (R-45).",
+            id="securetokens.W004",
+        )
+    )
+    return messages
+
+
+def _check_frontend_urls(urls: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
     if not isinstance(urls, dict):
         urls = {None: urls}
     for flow, template in urls.items():
@@ -85,28 +158,47 @@ def check_flows(**kwargs: Any) -> list[CheckMessage]:
                     id="securetokens.E025",
                 )
             )
-    return messages + _check_login(merged) + _check_self_service(merged)
+    return messages
 
 
-def _check_self_service(merged: dict[str, Any]) -> list[CheckMessage]:
-    """The personal API-key settings (R-79, R-85): securetokens.E026."""
-    from .http import _SCOPE_TOKEN  # RFC 6750 scope characters, as the challenges use
-
-    scopes = merged["SELF_SERVICE_API_KEY_SCOPES"]
-    limit = merged["SELF_SERVICE_API_KEY_LIMIT"]
-    age = merged["SELF_SERVICE_REAUTH_AGE"]
-    problems = []
-    if not isinstance(scopes, (list, tuple)) or not all(
-        isinstance(s, str) and _SCOPE_TOKEN.fullmatch(s) for s in scopes
-    ):
-        problems.append("SELF_SERVICE_API_KEY_SCOPES must be a list of scope names")
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-        problems.append("SELF_SERVICE_API_KEY_LIMIT must be an integer from 1 to 1000")
-    if not isinstance(age, timedelta) or not timedelta(0) < age <= _DAY:
-        problems.append("SELF_SERVICE_REAUTH_AGE must be a timedelta from 1 second to 24 hours")
+def _check_requirements(merged: dict[str, Any]) -> list[CheckMessage]:
+    """Features that are on, and what they need from the rest of the project."""
+    messages: list[CheckMessage] = []
+    if merged["PASSWORDLESS_LOGIN"] and _LOGIN_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        messages.append(
+            Error(
+                "SECURETOKENS['PASSWORDLESS_LOGIN'] is on, but AUTHENTICATION_BACKENDS lacks "
+                f"{_LOGIN_BACKEND!r}: no sign-in link or code could sign anyone in.",
+                hint=f"Add {_LOGIN_BACKEND!r} to AUTHENTICATION_BACKENDS.",
+                id="securetokens.E028",
+            )
+        )
     if merged["SELF_SERVICE_API_KEYS"] and not apps.is_installed("django.contrib.sessions"):
-        problems.append("SELF_SERVICE_API_KEYS needs django.contrib.sessions")
-    return [Error(f"SECURETOKENS: {problem}.", id="securetokens.E026") for problem in problems]
+        messages.append(
+            Error(
+                "SECURETOKENS['SELF_SERVICE_API_KEYS'] is on, but django.contrib.sessions, "
+                "where the pages keep the time of the password check, is not installed.",
+                id="securetokens.E026",
+            )
+        )
+    if merged["ADMIN_USER_ACTION"] and apps.is_installed("django.contrib.admin"):
+        from .admin_users import send_password_reset_email, user_admin
+
+        model_admin = user_admin()
+        if model_admin is not None and send_password_reset_email not in (
+            model_admin.actions or ()
+        ):
+            messages.append(
+                Warning(
+                    "The user admin lacks the 'send password reset email' action.",
+                    hint="Put 'django.contrib.admin' before 'django_securetokens' in "
+                    "INSTALLED_APPS, add django_securetokens.admin_users."
+                    "send_password_reset_email to your UserAdmin.actions, or set "
+                    "SECURETOKENS['ADMIN_USER_ACTION'] = False.",
+                    id="securetokens.W005",
+                )
+            )
+    return messages
 
 
 def check_base_template(**kwargs: Any) -> list[CheckMessage]:

@@ -37,7 +37,8 @@ def purpose_label(purpose: str) -> str:
     return labels.get(purpose, purpose)
 
 
-#: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``.
+#: Every key of ``settings.SECURETOKENS`` with its default. Durations are ``timedelta``. The
+#: range each value must be in is its rule in :mod:`.checks` or :mod:`.checks_frontends`.
 DEFAULTS: dict[str, Any] = {
     # Origin for links in email, such as "https://example.com". None: the request's host,
     # validated against ALLOWED_HOSTS, with https unless DEBUG is on.
@@ -45,19 +46,19 @@ DEFAULTS: dict[str, Any] = {
     # Master secrets for digests, newest first. None: SECRET_KEY, then SECRET_KEY_FALLBACKS.
     # A dedicated list lets SECRET_KEY be rotated without revoking API keys (R-63).
     "HMAC_KEYS": None,
-    # Random bytes in the verifier of a URL token; 32 bytes = 256 bits, at least 16 (R-02).
+    # Random bytes in the verifier of a URL token; 32 bytes = 256 bits (R-02).
     "TOKEN_BYTES": 32,
     # Lifetime of URL tokens and of codes for purposes not listed in PURPOSES.
     "TTL": timedelta(hours=1),
     "CODE_TTL": timedelta(minutes=10),
-    # Digits in a numeric code, 6 to 10 (R-03).
+    # Digits in a numeric code (R-03).
     "CODE_DIGITS": 6,
-    # Wrong guesses that kill one code, 1 to 10 (R-32).
+    # Wrong guesses that kill one code (R-32).
     "CODE_MAX_ATTEMPTS": 5,
-    # Consecutive wrong guesses per (owner, purpose) across all codes, 1 to 100; only a
-    # success resets the count (R-33).
+    # Consecutive wrong guesses per (owner, purpose) across all codes; only a success resets
+    # the count (R-33).
     "CODE_MAX_FAILURES": 20,
-    # Per-purpose overrides of TTL, CODE_TTL, CODE_DIGITS, CODE_MAX_ATTEMPTS, CODE_MAX_FAILURES.
+    # Per-purpose overrides of the settings in POLICY_KEYS (below).
     "PURPOSES": {
         PASSWORD_RESET: {"TTL": timedelta(hours=1), "CODE_TTL": timedelta(minutes=10)},
         EMAIL_VERIFICATION: {"TTL": timedelta(hours=24), "CODE_TTL": timedelta(minutes=10)},
@@ -70,9 +71,10 @@ DEFAULTS: dict[str, Any] = {
     },
     # How long used, expired and revoked rows are kept (for audit) before purge deletes them.
     "RETENTION": timedelta(days=7),
-    # API keys read "<prefix>_<body><checksum>"; prefix [a-z0-9]{2,10}, optionally "_segment".
+    # API keys read "<prefix>_<body><checksum>".
     "API_KEY_PREFIX": "sk_live",
-    # Base62 characters in the body, at least 32 (the verifier part then carries >= 119 bits).
+    # Base62 characters in the body: the selector, then the verifier, which
+    # carries at least 119 bits at the smallest length the checks allow.
     "API_KEY_BODY_LENGTH": 43,
     # Default lifetime of a new API key; None makes "never expires" the default (R-57).
     "API_KEY_MAX_AGE": timedelta(days=365),
@@ -81,24 +83,22 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_EXPIRY_NOTICE_DAYS": 7,
     # last_used_at is written at most once per this interval per key (R-57).
     "API_KEY_LAST_USED_INTERVAL": timedelta(minutes=1),
+    "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),
     # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
     # uses REMOTE_ADDR (R-39).
     "TRUSTED_PROXY_COUNT": 0,
     # Alias in CACHES that holds rate-limit counters; must be shared across processes (R-40).
     "CACHE": "default",
+    # Every *_RATE_* key is a rate limit: (most requests, window in seconds) pairs, every one
+    # of which must hold. Its entry in limits.py says what it counts, what happens over it,
+    # and what it does while the cache is down.
     # --- password reset ---
-    # Rate limits as (most requests, window in seconds) pairs; every pair must hold. Reset
-    # requests per submitted address, counted whether or not an account has it (R-37):
     "PASSWORD_RESET_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
-    # Reset requests per client IP (R-38); over the limit the answer is the usual one and no
-    # mail goes out (R-35):
     "PASSWORD_RESET_RATE_PER_IP": ((20, 60),),
-    # Reset links opened per client IP (R-38); over the limit the link page answers 429:
     "PASSWORD_RESET_CONFIRM_RATE_PER_IP": ((20, 60),),
     # What the reset mail carries: "link", "code" (typed on the password_reset_code page or
     # sent to the JSON API) or "both".
     "PASSWORD_RESET_METHOD": "link",
-    # Reset-code submissions per client IP (R-38); over the limit the code page answers 429:
     "PASSWORD_RESET_CODE_RATE_PER_IP": ((10, 60),),
     # Dotted path of a callable(task: str, kwargs: dict) that runs a mail job off the request
     # path, so response times do not tell whether an account exists (R-36). The default
@@ -112,39 +112,29 @@ DEFAULTS: dict[str, Any] = {
     # name and a link home.
     "BASE_TEMPLATE": None,
     # --- email verification and email change ---
-    # Verification mails per address, counted whether or not an account has it; over the
-    # limit the answer is the usual one and no mail goes out (R-37):
     "EMAIL_VERIFICATION_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
-    # The same mails per requester (the signed-in user, else the browser session) and per
-    # client IP, so no account is needed to be limited (R-77):
     "EMAIL_VERIFICATION_RATE_PER_REQUESTER": ((3, 60), (10, 3600)),
     "EMAIL_VERIFICATION_RATE_PER_IP": ((10, 60), (50, 3600)),
-    # Code submissions per client IP (R-38); over the limit the code page answers 429:
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP": ((10, 60),),
-    # Emailed links opened or confirmed per client IP (R-38); over the limit, 429:
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP": ((20, 60),),
+    "EMAIL_CHANGE_REAUTH_RATE_PER_USER": ((5, 300),),
+    "EMAIL_CHANGE_REAUTH_RATE_PER_IP": ((20, 300),),
     # --- passwordless sign-in (the login pages and JSON endpoints) ---
     # Sign in by an emailed link or code; off, every login* URL answers 404 (R-84).
     "PASSWORDLESS_LOGIN": False,
-    # Sign-in mails per submitted address, counted whether or not an account has it; over
-    # the limit the answer is the usual one and no mail goes out (R-37):
     "LOGIN_RATE_PER_EMAIL": ((1, 60), (5, 3600)),
-    # Sign-in requests per client IP (R-38); over the limit no mail goes out either:
     "LOGIN_RATE_PER_IP": ((20, 60),),
-    # Sign-in links confirmed per client IP (R-38); over the limit, 429:
     "LOGIN_CONFIRM_RATE_PER_IP": ((20, 60),),
-    # Sign-in codes submitted per client IP and per submitted address (R-38, R-81); over
-    # either limit, 429. The per-code and per-account caps (CODE_MAX_ATTEMPTS,
-    # CODE_MAX_FAILURES) hold besides, in the database.
     "LOGIN_CODE_RATE_PER_IP": ((10, 60),),
     "LOGIN_CODE_RATE_PER_EMAIL": ((10, 600),),
     # Dotted path of a callable(request, user) -> dict whose items the JSON login_confirm
     # endpoint adds to its answer, e.g. a token of the project's own; None adds nothing.
     "LOGIN_RESPONSE": None,
     # --- front ends ---
-    # Per flow ("password_reset", "email_verification", "email_change"), a URL template
-    # containing "{token}" that the mail's link points to instead of this app's page, such
-    # as "https://app.example.com/reset/{token}" for a single-page or mobile app.
+    # Per flow that mails a link ("password_reset", "email_verification", "email_change",
+    # "login"), a URL template containing "{token}" that the mail's link points to instead of
+    # this app's page, such as "https://app.example.com/reset/{token}" for a single-page or
+    # mobile app.
     "FRONTEND_URLS": {},
     # --- personal API keys (the api_keys pages) ---
     # Let signed-in users create and revoke their own keys; off, the pages answer 404.
@@ -155,16 +145,8 @@ DEFAULTS: dict[str, Any] = {
     "SELF_SERVICE_API_KEY_LIMIT": 10,
     # Creating a key needs the password entered within this time (sudo mode, R-85).
     "SELF_SERVICE_REAUTH_AGE": timedelta(minutes=10),
-    # Wrong passwords on that check per user and per client (R-79); over the limit, 429.
     "SELF_SERVICE_REAUTH_RATE_PER_USER": ((5, 300),),
     "SELF_SERVICE_REAUTH_RATE_PER_IP": ((20, 300),),
-    # Wrong current passwords on the email-change request, per user and per client (R-79);
-    # over the limit the password is not checked: a form error, 429.
-    "EMAIL_CHANGE_REAUTH_RATE_PER_USER": ((5, 300),),
-    "EMAIL_CHANGE_REAUTH_RATE_PER_IP": ((20, 300),),
-    # Failed API-key authentications per client (IPv4 address or IPv6 /64); over the limit,
-    # even a valid key gets 429 until the window ends (R-38).
-    "API_KEY_FAILURE_RATE_PER_IP": ((60, 60),),
 }
 
 # Longest lifetimes allowed (R-22, R-24); anything not listed is capped at 24 hours. A
@@ -181,7 +163,8 @@ def ttl_ceiling(purpose: str, name: str) -> timedelta:
     return _TTL_CEILINGS.get((purpose, name), timedelta(hours=24))
 
 
-_POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
+#: The settings a ``PURPOSES`` entry may override, in the order of :class:`Policy`'s fields.
+POLICY_KEYS = ("TTL", "CODE_TTL", "CODE_DIGITS", "CODE_MAX_ATTEMPTS", "CODE_MAX_FAILURES")
 
 
 @dataclass(frozen=True)
@@ -223,9 +206,9 @@ def setting(name: str) -> Any:
 def get_policy(purpose: str) -> Policy:
     """The policy for *purpose*: its ``PURPOSES`` entry over the global defaults."""
     merged = get_settings()
-    rules = {key: merged[key] for key in _POLICY_KEYS}
+    rules = {key: merged[key] for key in POLICY_KEYS}
     rules.update(merged["PURPOSES"].get(purpose, {}))
-    return Policy(purpose, *(rules[key] for key in _POLICY_KEYS))
+    return Policy(purpose, *(rules[key] for key in POLICY_KEYS))
 
 
 def master_secrets() -> list[str | bytes]:

@@ -21,11 +21,8 @@ from .views import (
 app_name = "securetokens"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path(
-        "password-reset/",
-        password_reset.PasswordResetView.as_view(),
-        name="password_reset",
-    ),
+    # --- password reset ---------------------------------------------------------------------
+    path("password-reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
         password_reset.PasswordResetSentView.as_view(),
@@ -53,10 +50,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         password_reset.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
-]
-
-# --- email verification and email change --------------------------------------------------
-urlpatterns += [
+    # --- email verification and email change ------------------------------------------------
     path(
         "email/verify/",
         email_verification.EmailVerificationView.as_view(),
@@ -83,18 +77,12 @@ urlpatterns += [
         email_change.EmailChangeConfirmView.as_view(),
         name="email_change_confirm",
     ),
-]
-
-# --- personal API keys (SELF_SERVICE_API_KEYS) ----------------------------------------------
-urlpatterns += [
+    # --- personal API keys (SELF_SERVICE_API_KEYS) ------------------------------------------
     path("api-keys/", api_keys.APIKeysView.as_view(), name="api_keys"),
     path("api-keys/<int:pk>/revoke/", api_keys.APIKeyRevokeView.as_view(), name="api_key_revoke"),
-]
-
-# --- passwordless sign-in (PASSWORDLESS_LOGIN) ----------------------------------------------
-# Not "login/": django.contrib.auth's urls, often mounted under the same accounts/ prefix,
-# have it, and the first pattern would shadow the other.
-urlpatterns += [
+    # --- passwordless sign-in (PASSWORDLESS_LOGIN) ------------------------------------------
+    # Not "login/": django.contrib.auth's urls, often mounted under the same accounts/
+    # prefix, have it, and the first pattern would shadow the other.
     path("email-login/", login.LoginView.as_view(), name="login"),
     path("email-login/code/", login.LoginCodeView.as_view(), name="login_code"),
     path(

@@ -7,7 +7,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin as django_admin
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.db import connection
@@ -177,6 +179,9 @@ def test_changelist_columns_filter_and_search(admin, user):
     for text in (f"sk_live_{live.selector}", "live-one", user.username, "revoked", "expired"):
         assert text in page
     assert bytes(live.digest).hex() not in page
+    # The filter offers the states a key can be in, and no token's state (used, superseded).
+    offered = set(re.findall(r'href="\?state=(\w+)"', page))
+    assert offered == {"live", "expired", "revoked"}
     for state, name in (
         ("live", "live-one"),
         ("revoked", "revoked-one"),
@@ -343,3 +348,72 @@ def test_revoke_action_counts_only_keys_it_revoked(superuser, user):
         BASE, {"action": "revoke_keys", "_selected_action": [live.pk, gone.pk]}, follow=True
     )
     assert "1 API key was revoked." in response.content.decode()
+
+
+# --- what the pages read like: the owner box, labels, links, the copy button -------------
+
+
+def test_the_leaked_key_link_is_on_the_list_for_those_who_may_revoke(admin):
+    link = f'href="{BASE}revoke-leaked/"'
+
+    assert link in admin.get(BASE).content.decode()
+    viewer = staff_client("view_apikey")
+    assert viewer.get(BASE).status_code == 200
+    assert link not in viewer.get(BASE).content.decode()
+
+
+def test_the_owner_of_a_new_key_is_found_by_typing(admin):
+    html = admin.get(f"{BASE}add/").content.decode()
+
+    assert re.search(r'<select name="user"[^>]*class="admin-autocomplete', html)
+    assert "data-ajax--url" in html
+    UserFactory(username="grace")
+    found = admin.get(
+        "/admin/autocomplete/",
+        {
+            "term": "gra",
+            "app_label": "django_securetokens",
+            "model_name": "apikey",
+            "field_name": "user",
+        },
+    )
+    assert [result["text"] for result in found.json()["results"]] == ["grace"]
+
+
+def test_without_a_searchable_user_admin_the_owner_is_a_raw_id(admin, monkeypatch):
+    user_admin = django_admin.site._registry[get_user_model()]
+    monkeypatch.setattr(user_admin, "search_fields", ())
+
+    html = admin.get(f"{BASE}add/").content.decode()
+
+    assert 'class="vForeignKeyRawIdAdminField"' in html
+
+
+def test_the_old_secret_has_a_label_a_person_reads(admin):
+    key, _ = APIKey.objects.issue(name="ci", user=UserFactory())
+    APIKey.objects.rotate(key, grace=timedelta(hours=1))
+
+    html = admin.get(f"{BASE}{key.pk}/change/").content.decode()
+
+    assert "Old secret works until" in html and "Previous expires at" not in html
+
+
+def test_a_refused_paste_shows_its_error_at_the_field_and_never_echoes_it(admin):
+    value = "sk_live_" + "a" * 49
+
+    html = admin.post(f"{BASE}revoke-leaked/", {"key": value}).content.decode()
+
+    assert value not in html
+    box, error = html.index('id="id_key"'), html.index("This is not a key issued by this site")
+    assert box < error < html.index('id="id_key_helptext"')
+    # The page keeps the paste in the box by sending the form in the background.
+    assert "fetch(window.location.href" in html and f'"{BASE}"' in html
+
+
+def test_the_new_key_page_has_a_copy_button(admin):
+    response = issue(admin, name="deploy", user=str(UserFactory().pk))
+
+    html = response.content.decode()
+    assert 'data-securetokens-copy="id_new_api_key"' in html
+    assert re.search(r'<input type="text" id="id_new_api_key" value="sk_live_\w{49}"', html)
+    assert "navigator.clipboard" in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.admin.sites import site
 from django.urls import reverse
@@ -12,6 +14,12 @@ from django_securetokens.models import SecureToken
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+TOKENS = "/admin/django_securetokens/securetoken/"
+
+
+def cells(html, column):
+    return re.findall(rf'<td class="field-{column}[^"]*">(.*?)</td>', html)
 
 
 @pytest.fixture
@@ -132,3 +140,21 @@ def test_changelist_labels_purposes_readably(admin_client, user):
     cells = page.content.decode()
     assert '<td class="field-purpose_display">Passwordless sign-in</td>' in cells
     assert '<td class="field-purpose_display">invoice</td>' in cells  # a project's own
+
+
+def test_the_token_list_shows_owners_and_purposes_people_read(admin_client):
+    user = UserFactory(username="ada")
+    SecureToken.objects.issue(user, purpose="password_reset")
+    SecureToken.objects.issue_code(email="new@example.com", purpose="email_verification")
+
+    html = admin_client.get(TOKENS).content.decode()
+
+    assert sorted(cells(html, "owner_display")) == ["ada", "new@example.com"]
+    assert sorted(cells(html, "purpose_display")) == ["Email verification", "Password reset"]
+    assert not re.search(r"[0-9a-f]{64}", html)  # the owner digest is never a column
+    for column in ("created", "expires", "state_display"):
+        assert len(cells(html, column)) == 2
+    # The filter offers the purposes in use, by their labels, and filters by them.
+    assert re.search(r'href="\?purpose=password_reset"[^>]*>Password reset</a>', html)
+    filtered = admin_client.get(TOKENS, {"purpose": "password_reset"}).content.decode()
+    assert cells(filtered, "purpose_display") == ["Password reset"]

@@ -16,7 +16,6 @@ from django_securetokens.admin_users import (
     send_password_reset_email,
     user_admin,
 )
-from django_securetokens.checks import check_password_reset
 from django_securetokens.models import SecureToken
 
 from .factories import UserFactory
@@ -105,20 +104,6 @@ def test_attach_is_idempotent_and_needs_a_registered_user_admin():
     assert not attach_user_action(admin.AdminSite(name="empty"))
 
 
-def test_a_user_admin_without_the_action_is_reported(monkeypatch):
-    model_admin = user_admin()
-    monkeypatch.setattr(model_admin, "actions", [])
-
-    assert [m.id for m in check_password_reset()] == ["securetokens.W005"]
-
-
-def test_the_check_is_quiet_when_the_action_is_turned_off(monkeypatch, settings):
-    settings.SECURETOKENS = {**settings.SECURETOKENS, "ADMIN_USER_ACTION": False}
-    monkeypatch.setattr(user_admin(), "actions", [])
-
-    assert check_password_reset() == []
-
-
 def test_the_mailed_link_works(superuser):
     target = UserFactory(email="target@example.com")
     staff = Client()
@@ -134,3 +119,22 @@ def test_the_mailed_link_works(superuser):
     )
 
     assert get_user_model().objects.get(pk=target.pk).check_password("chosen by the user 7")
+
+
+def test_a_reset_an_administrator_sent_says_so(client):
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    target = UserFactory()
+    client.force_login(boss)
+
+    client.post(
+        "/admin/auth/user/",
+        {"action": "send_password_reset_email", "_selected_action": [str(target.pk)]},
+    )
+
+    [message] = mail.outbox
+    html = message.alternatives[0][0]
+    for text in (message.body, html):
+        assert "An administrator of testserver.example sent you this email" in text
+        assert "Someone, probably you" not in text and "did not ask for this" not in text
+        assert "/accounts/reset/" in text
+    assert message.subject == "Reset your password on testserver.example"

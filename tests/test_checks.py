@@ -1,5 +1,6 @@
 """System checks (``checks.py``): one id per problem, each raised by the misconfiguration it
-names, and the rate limits checked are exactly the registry's."""
+names, and the rate limits checked are exactly the registry's. The ids of every check module
+are held here to the settings reference; ``test_checks_frontends.py`` tests the flows' own."""
 
 from __future__ import annotations
 
@@ -15,13 +16,8 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from django_securetokens import limits
-from django_securetokens.checks import (
-    _FLOW_RULES,
-    _POLICY_RULES,
-    _SETTING_RULES,
-    check_password_reset,
-    check_settings,
-)
+from django_securetokens.checks import _POLICY_RULES, _SETTING_RULES, check_settings
+from django_securetokens.checks_frontends import _RULES as FRONTEND_RULES
 from django_securetokens.checks_frontends import check_base_template, check_flows
 
 # A cache every process shares, so neither W001 (per process) nor W006 (unreachable) fires.
@@ -41,17 +37,8 @@ def ids(**securetokens):
         return [m.id for m in check_settings()]
 
 
-def flow_ids(debug=False, **securetokens):
-    with override_settings(DEBUG=debug, SECURETOKENS=securetokens):
-        return [m.id for m in check_password_reset()]
-
-
 def test_defaults_pass():
     assert ids() == []
-
-
-def test_the_test_settings_pass():
-    assert [m.id for m in check_password_reset()] == []
 
 
 def test_per_process_cache_warns_unless_debug():
@@ -74,8 +61,6 @@ def test_per_process_cache_warns_unless_debug():
         ({"RETENTION": -timedelta(days=1)}, "securetokens.E013"),
         ({"API_KEY_MAX_AGE": 365}, "securetokens.E013"),
         ({"API_KEY_LAST_USED_INTERVAL": None}, "securetokens.E013"),
-        ({"BASE_URL": "example.com"}, "securetokens.E015"),
-        ({"BASE_URL": "http://example.com"}, "securetokens.W003"),
         ({"CODE_DIGITS": 5}, "securetokens.E003"),
         ({"CODE_DIGITS": 11}, "securetokens.E003"),
         ({"PURPOSES": {"password_reset": {"TTL": timedelta(hours=25)}}}, "securetokens.E004"),
@@ -110,12 +95,6 @@ def test_purpose_rules_without_ttls_need_no_ttl_check():
 def test_securetokens_must_be_a_dict():
     with override_settings(SECURETOKENS=["BASE_URL"]):
         assert [m.id for m in check_settings()] == ["securetokens.E018"]
-        assert check_password_reset() == []  # reported once, by check_settings
-
-
-def test_a_malformed_purposes_stops_the_flow_checks_too():
-    with override_settings(SECURETOKENS={"PURPOSES": {"password_reset": 1}}):
-        assert check_password_reset() == []
 
 
 def test_secrets_are_never_quoted_in_a_check_message():
@@ -123,16 +102,6 @@ def test_secrets_are_never_quoted_in_a_check_message():
     with override_settings(SECURETOKENS={"HMAC_KEYS": [secret]}, CACHES=SHARED_CACHE):
         [message] = check_settings()
     assert secret not in message.msg
-
-
-@pytest.mark.parametrize("hosts", [["*"], [".example.com"]])
-def test_wildcard_hosts_need_a_base_url(hosts):
-    with override_settings(SECURETOKENS={}, ALLOWED_HOSTS=hosts, CACHES=SHARED_CACHE):
-        assert [m.id for m in check_settings()] == ["securetokens.E014"]
-    with override_settings(
-        SECURETOKENS={"BASE_URL": "https://example.com"}, ALLOWED_HOSTS=hosts, CACHES=SHARED_CACHE
-    ):
-        assert [m.id for m in check_settings()] == []
 
 
 def test_dummy_cache_is_an_error():
@@ -179,17 +148,13 @@ def test_checks_are_registered_with_the_check_framework():
         call_command("check", "--tag", "security")
 
 
-# --- the flows' settings: rate limits, mail sender, link origin ------------------------------
+# --- the rate limits: exactly the registry's ---------------------------------------------
 
 
 def test_the_checked_rate_limits_are_the_registry_s():
     """Malforming each setting the registry names is caught, and nothing else is a rate."""
-    caught = {
-        limit.setting
-        for limit in limits.ALL
-        if flow_ids(BASE_URL="https://example.com", **{limit.setting: "1/m"})
-        == ["securetokens.E016"]
-    }
+    malformed = {limit.setting: ids(**{limit.setting: "1/m"}) for limit in limits.ALL}
+    caught = {name for name, raised in malformed.items() if raised == ["securetokens.E016"]}
     assert caught == {limit.setting for limit in limits.ALL}
     assert "API_KEY_FAILURE_RATE_PER_IP" in caught  # the one a hand-kept copy once missed
 
@@ -200,27 +165,13 @@ def test_the_checked_rate_limits_are_the_registry_s():
 )
 @pytest.mark.parametrize("limit", limits.ALL, ids=lambda limit: limit.setting)
 def test_malformed_rate_limits(limit, value):
-    assert flow_ids(BASE_URL="https://example.com", **{limit.setting: value}) == [
-        "securetokens.E016"
-    ]
+    assert ids(**{limit.setting: value}) == ["securetokens.E016"]
 
 
 @pytest.mark.parametrize("value", [((60, 60),), [[5, 60], [50, 3600]]])
 @pytest.mark.parametrize("limit", limits.ALL, ids=lambda limit: limit.setting)
 def test_rate_limits_may_be_lists_or_tuples(limit, value):
-    assert flow_ids(BASE_URL="https://example.com", **{limit.setting: value}) == []
-
-
-@pytest.mark.parametrize(
-    "value", ["nowhere.nothing", "django_securetokens.conf.DEFAULTS", None, 3]
-)
-def test_email_sender_must_be_a_callable(value):
-    assert flow_ids(BASE_URL="https://example.com", EMAIL_SENDER=value) == ["securetokens.E017"]
-
-
-def test_base_url_unset_in_production():
-    assert flow_ids() == ["securetokens.W004"]
-    assert flow_ids(debug=True) == []
+    assert ids(**{limit.setting: value}) == []
 
 
 # --- every id docs/reference/settings.rst cites is the id its misconfiguration raises -------
@@ -340,7 +291,6 @@ def _raised(name, securetokens, django_settings, monkeypatch) -> list[str]:
             m.id
             for m in (
                 *check_settings(),
-                *check_password_reset(),
                 *check_flows(),
                 *check_base_template(),
             )
@@ -373,6 +323,6 @@ def test_every_id_settings_rst_cites_is_raised_by_a_misconfiguration_of_that_set
 
 def test_every_setting_a_check_rule_covers_has_a_documented_misconfiguration():
     ruled = {
-        name for rule in (*_SETTING_RULES, *_FLOW_RULES, *_POLICY_RULES) for name in rule.names
+        name for rule in (*_SETTING_RULES, *FRONTEND_RULES, *_POLICY_RULES) for name in rule.names
     }
     assert ruled <= {name for name, *_ in MISCONFIGURATIONS}

@@ -1,3 +1,5 @@
+"""conf.py: defaults, override_settings, PURPOSES merged per key, and the HMAC keys."""
+
 from __future__ import annotations
 
 from datetime import timedelta

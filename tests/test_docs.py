@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,18 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "reference"
 @pytest.mark.parametrize("key", sorted(conf.DEFAULTS))
 def test_every_setting_is_documented(key):
     assert f"``{key}``" in (DOCS / "settings.rst").read_text()
+
+
+def _documented_defaults():
+    text = (DOCS / "settings.rst").read_text()
+    return dict(re.findall(r"^``(\w+)`` — default ``(.+)``$", text, re.M))
+
+
+@pytest.mark.parametrize("key", sorted(_documented_defaults()))
+def test_every_documented_default_is_the_default(key):
+    """``conf.DEFAULTS`` is the one definition; the reference must quote it, not restate it."""
+    value = _documented_defaults()[key]
+    assert eval(value, {"timedelta": timedelta}) == conf.DEFAULTS[key]  # noqa: S307 - our docs
 
 
 CHECK_ID = r"securetokens\.[EW]\d{3}"

@@ -1,4 +1,4 @@
-"""The reset and notification mails, overriding them by path, and the mail-job hook."""
+"""The mails: what each says, overriding them by path, and the mail-job hook."""
 
 from __future__ import annotations
 
@@ -233,3 +233,39 @@ def test_link_origin_ignores_wildcard_hosts(rf):
         site_origin(request)
     with override_settings(SECURETOKENS={}, ALLOWED_HOSTS=["*", "shop.example"]):
         assert site_origin(rf.get("/", HTTP_HOST="shop.example")) == "https://shop.example"
+
+
+# --- what the mails say: the site's name and who asked ---------------------------------
+
+
+def test_a_reset_the_user_asked_for_says_probably_you(client, user):
+    client.post(reverse("securetokens:password_reset"), {"email": user.email})
+
+    [message] = mail.outbox
+    assert "Someone, probably you, asked to reset the password" in message.body
+    assert "If you did not ask for this, ignore this email" in message.body
+
+
+def test_the_verification_mail_names_the_site_and_who_asked(client, user):
+    client.force_login(user)
+
+    client.post(reverse("securetokens:email_verification"))
+
+    [message] = mail.outbox
+    assert message.subject == "Verify your email address on testserver.example"
+    assert "Someone, probably you, asked to verify" in message.body
+    assert "Someone, probably you, asked to verify" in message.alternatives[0][0]
+
+
+def test_the_email_change_mail_says_sign_in(client, user):
+    client.force_login(user)
+
+    client.post(
+        reverse("securetokens:email_change"),
+        {"email": "new@example.com", "password": "correct horse battery staple"},
+    )
+
+    [message] = mail.outbox
+    assert message.subject == "Confirm your new email address on testserver.example"
+    assert "Or follow this link while signed in:" in message.body
+    assert "Someone, probably you," in message.body

@@ -7,12 +7,10 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.signals import user_login_failed
-from django.core.checks import Error
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from django_securetokens import checks_frontends
 from django_securetokens.api_key_forms import APIKeyCreateForm
 from django_securetokens.models import APIKey
 from django_securetokens.views.api_keys import REAUTH_SESSION_KEY
@@ -251,43 +249,6 @@ def test_a_user_without_a_password_cannot_pass_sudo_mode(client):
     user.save()
     client.force_login(user)
     assert "password" in create(client, password="").context["form"].errors
-
-
-# --- the system check -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("override", "problem"),
-    [
-        ({"SELF_SERVICE_API_KEY_SCOPES": "orders:read"}, "SELF_SERVICE_API_KEY_SCOPES"),
-        ({"SELF_SERVICE_API_KEY_SCOPES": ["has space"]}, "SELF_SERVICE_API_KEY_SCOPES"),
-        ({"SELF_SERVICE_API_KEY_SCOPES": [1]}, "SELF_SERVICE_API_KEY_SCOPES"),
-        ({"SELF_SERVICE_API_KEY_LIMIT": 0}, "SELF_SERVICE_API_KEY_LIMIT"),
-        ({"SELF_SERVICE_API_KEY_LIMIT": True}, "SELF_SERVICE_API_KEY_LIMIT"),
-        ({"SELF_SERVICE_REAUTH_AGE": 600}, "SELF_SERVICE_REAUTH_AGE"),
-        ({"SELF_SERVICE_REAUTH_AGE": timedelta(0)}, "SELF_SERVICE_REAUTH_AGE"),
-        ({"SELF_SERVICE_REAUTH_AGE": timedelta(days=2)}, "SELF_SERVICE_REAUTH_AGE"),
-    ],
-)
-def test_check_e026(settings, override, problem):
-    settings.SECURETOKENS = {**ON, **override}
-    errors = [m for m in checks_frontends.check_flows() if m.id == "securetokens.E026"]
-    assert len(errors) == 1 and isinstance(errors[0], Error)
-    assert errors[0].msg.startswith(f"SECURETOKENS: {problem} must be ")
-
-
-def test_check_e026_needs_sessions(settings):
-    apps = [a for a in settings.INSTALLED_APPS if a != "django.contrib.sessions"]
-    settings.INSTALLED_APPS = apps
-    errors = [m for m in checks_frontends.check_flows() if m.id == "securetokens.E026"]
-    assert [e.msg for e in errors] == [
-        "SECURETOKENS: SELF_SERVICE_API_KEYS needs django.contrib.sessions."
-    ]
-
-
-def test_default_settings_pass_the_check(settings):
-    settings.SECURETOKENS = ON
-    assert not [m for m in checks_frontends.check_flows() if m.id == "securetokens.E026"]
 
 
 @override_settings(SECURETOKENS={**ON, "SELF_SERVICE_API_KEY_LIMIT": 1})

@@ -1,4 +1,5 @@
-"""Both changelists work in any time zone on any database (issue 13 item 7).
+"""What the admin lists share (``admin_display.py``): short times with the full one in the
+tooltip, and both changelists working in any time zone on any database (issue 13 item 7).
 
 MySQL and MariaDB without time-zone tables cannot convert a timestamp to a named zone, and
 Django's list of dates then fails the whole page. ``make test-timezones`` runs this module
@@ -13,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from django_securetokens.admin_dates import database_converts_time_zones
+from django_securetokens.admin_display import database_converts_time_zones, moment
 from django_securetokens.models import APIKey, SecureToken
 
 from .factories import UserFactory
@@ -77,3 +78,13 @@ def test_the_database_s_own_zone_needs_no_tables(settings):
     settings.USE_TZ = True
     with timezone.override("Asia/Kolkata"):
         assert not database_converts_time_zones("default")
+
+
+def test_times_are_short_with_the_full_one_in_the_tooltip():
+    now = timezone.localtime()
+    later = now.replace(year=now.year + 1)
+
+    assert moment(None) == "—"
+    assert f">{now:%b} {now.day}, {now:%H:%M}</time>" in moment(now)
+    assert f">{later:%b} {later.day}, {later.year}</time>" in moment(later)
+    assert f'datetime="{later.isoformat()}"' in moment(later)
