@@ -9,7 +9,6 @@ holds only a digest, which the admin never displays, lists, searches or exports.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -32,13 +31,13 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from . import ratelimit
 from .admin_display import DateHierarchyWhereSupported, StateFilter, state_column, time_column
+from .api_keys import is_scope
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey, State
 
 logger = logging.getLogger("django_securetokens")
 
-_SCOPE = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
 _TEMPLATES = "admin/django_securetokens/apikey/"
 # Stashed on the request between save_model() and response_add(); popped when shown.
 _ISSUED = "_securetokens_new_api_key"
@@ -62,9 +61,9 @@ class ScopesField(forms.Field):
 
     def to_python(self, value: Any) -> list[str]:
         words = str(value or "").replace(",", " ").split()
-        if not all(_SCOPE.fullmatch(word) for word in words):
+        if not all(is_scope(word) for word in words):
             raise ValidationError(
-                _("Each scope is 1 to 64 characters of A-Z, a-z, 0-9 and _ . : / -."),
+                _("Each scope is 1 to 64 ASCII characters: no spaces, quotes or backslashes."),
                 code="invalid",
             )
         return list(dict.fromkeys(words))

@@ -8,6 +8,8 @@ are the selector, which finds the row in one indexed query compiled once per con
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("django_securetokens")
 
+# A scope: RFC 6750's scope-token characters (printable ASCII but space, quote and
+# backslash), so it can stand in a WWW-Authenticate challenge as it is; 64 at most.
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,64}")
+
+
+def is_scope(value: object) -> bool:
+    """Whether *value* can name an API-key scope."""
+    return isinstance(value, str) and _SCOPE.fullmatch(value) is not None
+
+
 _BY_SELECTOR: Lookup[APIKey] = Lookup("selector")
 
 
@@ -42,12 +54,15 @@ class APIKeyManager(models.Manager["APIKey"]):
         user: AbstractBaseUser | None = None,
         expires_at: datetime | None = None,
         *,
-        scopes: list[str] | tuple[str, ...] = (),
+        scopes: Sequence[str] = (),
         never_expires: bool = False,
     ) -> tuple[APIKey, str]:
         """Issue a key; return ``(api_key, secret)``. The secret is shown once and never
         stored. *expires_at* defaults to now + ``API_KEY_MAX_AGE``; pass
-        ``never_expires=True`` to make a key that does not expire (R-57)."""
+        ``never_expires=True`` to make a key that does not expire (R-57). Each of *scopes*
+        must be a scope name (:func:`is_scope`), or ValueError is raised."""
+        if not isinstance(scopes, (list, tuple)) or not all(is_scope(s) for s in scopes):
+            raise ValueError("each scope must be 1 to 64 RFC 6750 scope-token characters")
         if not never_expires and expires_at is None and setting("API_KEY_MAX_AGE") is not None:
             expires_at = timezone.now() + setting("API_KEY_MAX_AGE")
         prefix = setting("API_KEY_PREFIX")

@@ -15,6 +15,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
 
+from .api_keys import is_scope
 from .checks import (
     _DAY,
     _check_shape,
@@ -26,7 +27,6 @@ from .checks import (
 )
 from .conf import EMAIL_CHANGE, EMAIL_VERIFICATION, LOGIN, PASSWORD_RESET, get_settings
 from .flows.password_reset import METHODS
-from .http import _SCOPE_TOKEN  # RFC 6750 scope characters, as the challenges use
 
 _LOGIN_BACKEND = "django_securetokens.backends.LoginTokenBackend"
 # The flows that mail a link, and so may point it at a front end (FRONTEND_URLS).
@@ -38,9 +38,7 @@ def _origin(value: Any) -> bool:
 
 
 def _scope_names(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and all(
-        isinstance(scope, str) and _SCOPE_TOKEN.fullmatch(scope) for scope in value
-    )
+    return isinstance(value, (list, tuple)) and all(is_scope(scope) for scope in value)
 
 
 _RULES = (

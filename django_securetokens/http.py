@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto, limits, ratelimit
+from .api_keys import is_scope
 from .conf import setting
 from .exceptions import TokenError
 from .models import APIKey
@@ -40,8 +41,6 @@ HEADERS = ("Authorization", "X-API-Key")
 _RESULT = "_securetokens_api_key"  # request attribute: APIKey, None, or a Refusal
 _MISPLACED: Final = object()  # a key offered in the query string or a cookie
 _CONFLICTING: Final = object()  # two different keys in the two accepted headers
-# RFC 6750 scope-token characters; anything else is left out of the challenge.
-_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 class Refusal(Exception):
@@ -69,7 +68,8 @@ class Refusal(Exception):
         parts = [f'Bearer realm="{REALM}"']
         if self.error:
             parts.append(f'error="{self.error}"')
-        scopes = [scope for scope in self.scopes if _SCOPE_TOKEN.fullmatch(scope)]
+        # Anything else would break the challenge's quoting: left out.
+        scopes = [scope for scope in self.scopes if is_scope(scope)]
         if scopes:
             parts.append(f'scope="{" ".join(scopes)}"')
         return ", ".join(parts)

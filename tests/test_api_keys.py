@@ -80,6 +80,25 @@ def test_expiry_defaults_to_configured_maximum_and_never_is_explicit(user):
     assert chosen.expires_at == when
 
 
+@pytest.mark.parametrize("scope", ["", "a b", 'say"hi', "back\\slash", "é", "x" * 65, None, 7])
+def test_issue_refuses_what_cannot_name_a_scope(user, scope):
+    """One rule for scope names, the engine's: the admin, the command and the checks use it."""
+    with pytest.raises(ValueError, match="scope"):
+        APIKey.objects.issue("ci", user, scopes=["read", scope])
+    assert not APIKey.objects.exists()
+
+
+def test_issue_refuses_scopes_given_as_one_string(user):
+    with pytest.raises(ValueError, match="scope"):
+        APIKey.objects.issue("ci", user, scopes="read")
+
+
+def test_issue_accepts_every_rfc_6750_scope_token_character(user):
+    scope = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"\\')[:64]
+    api_key, _ = APIKey.objects.issue("ci", user, scopes=[scope, "orders:read"])
+    assert api_key.scopes == [scope, "orders:read"]
+
+
 def test_issue_sends_signal_without_secret(user):
     seen = []
 

@@ -83,6 +83,7 @@ def test_issue_never_expires(user):
         (["--user", "{user}", "--name", "a\x00b"], "--name must be 1 to 100 characters"),
         (["--user", "{user}", "--name", "ci", "--scope", "a b"], "--scope 'a b' is not a scope"),
         (["--user", "{user}", "--name", "ci", "--scope", "\x00"], "is not a scope name"),
+        (["--user", "{user}", "--name", "ci", "--scope", "s" * 65], "is not a scope name"),
         (["--user", "{user}", "--name", "ci", "--expires-in-days", "0"], "invalid positive"),
         (["--user", "{user}", "--name", "ci", "--expires-in-days", "x"], "invalid positive"),
         (["--user", "{user}", "--name", "c", "--expires-in-days", "1", "--never-expires"], "not"),

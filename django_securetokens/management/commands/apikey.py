@@ -18,7 +18,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from django_securetokens import crypto, expiry, http
+from django_securetokens import crypto, expiry
+from django_securetokens.api_keys import is_scope
 from django_securetokens.exceptions import TokenError
 from django_securetokens.models import APIKey, State
 
@@ -188,9 +189,11 @@ class Command(BaseCommand):
         longest = APIKey._meta.get_field("name").max_length or 0
         if not name or len(name) > longest or "\x00" in name:
             raise CommandError(f"--name must be 1 to {longest} characters, without NUL.")
-        bad = [scope for scope in scopes if not http._SCOPE_TOKEN.fullmatch(scope)]
+        bad = [scope for scope in scopes if not is_scope(scope)]
         if bad:
-            raise CommandError(f"--scope {bad[0]!r} is not a scope name (RFC 6750 characters).")
+            raise CommandError(
+                f"--scope {bad[0]!r} is not a scope name (1 to 64 RFC 6750 characters)."
+            )
         owner = self._user(user)
         expires_at = None
         if expires_in_days is not None:
