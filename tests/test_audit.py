@@ -3,11 +3,14 @@ then look for every secret it handled everywhere the app or Django might have pu
 
 Flows: password reset (request, link, new password), email verification by code and by link,
 email change, an API key issued through the admin add view, used over HTTP, rotated in the
-admin and used again, plus a rate-limited link (whose 429 Django would log with its path).
+admin and used again, passwordless sign-in by code (after a wrong one), by link and by code
+over JSON, plus a rate-limited reset link and sign-in link (whose 429 Django would log with
+its path).
 
 Places: every table of the database, every session decoded, the cache's contents, every log
 record of every logger at DEBUG, the admin list and change pages, every cookie set
-(``messages`` included) and a technical error page for a POST carrying a code and a password.
+(``messages`` included) and the technical error pages for a POST carrying a verification or
+a sign-in code.
 
 Forms searched: plain, lower-case, hex, base64, URL-safe base64 and percent-encoded, for the
 secret part of every token and key (the selector is not a secret; the database holds it by
@@ -24,25 +27,30 @@ import re
 import sys
 
 import pytest
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
+from rest_framework.test import APIClient
 
 from django_securetokens.models import APIKey, SecureToken
 from django_securetokens.views.email_verification import EmailVerificationCodeView
+from django_securetokens.views.login import LoginCodeView
 
 from .conftest import cache_entries, mailed_code_and_link
 from .factories import UserFactory
+from .login_support import code_and_token, login_on, wrong  # noqa: F401 - fixture
 from .test_storage import dump_cells, encodings
 
 # The clock stands still so that no rate-limit window can roll over in the middle of a
 # test that counts up to a limit.
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("mail_now", "fresh_cache", "frozen_clock"),
+    pytest.mark.usefixtures("mail_now", "fresh_cache", "frozen_clock", "login_on"),
 ]
 
 RESET = reverse("securetokens:password_reset")
@@ -51,6 +59,10 @@ RESET_CODE = reverse("securetokens:password_reset_code")
 START = reverse("securetokens:email_verification")
 CODE = reverse("securetokens:email_verification_code")
 CHANGE = reverse("securetokens:email_change")
+LOGIN = reverse("securetokens:login")
+LOGIN_CODE = reverse("securetokens:login_code")
+API_LOGIN = reverse("securetokens_api:login")
+API_LOGIN_CONFIRM = reverse("securetokens_api:login_confirm")
 WHOAMI = reverse("whoami")
 ADMIN_KEYS = "/admin/django_securetokens/apikey/"
 KEY_RE = re.compile(r"sk_live_[0-9A-Za-z]{49}")
@@ -211,9 +223,68 @@ def run_every_flow(audit: Audit, settings) -> None:
     audit.cookies += [f"reset jar: {c.key}={c.value}" for c in client.cookies.values()]
 
 
-def error_page_for_a_code_post(code: str, user, session) -> str:
-    """Django's technical 500 page for a code submission that blew up inside the view."""
-    request = RequestFactory().post(CODE, {"code": code})
+def sign_in_by_email(audit: Audit, settings) -> None:
+    """Passwordless sign-in (R-84) on each of its paths, each for its own account."""
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "LOGIN_CONFIRM_RATE_PER_IP": ((3, 60),)}
+    for name in ("by-code", "by-link", "by-json"):
+        UserFactory(email=f"{name}@example.com")
+
+    # By code, after a wrong one: a mistyped code is close to the real one, so it is
+    # searched for too.
+    by_code = Client()
+    asked = by_code.post(LOGIN, {"email": "by-code@example.com", "next": "/after/"})
+    audit.response("sign-in request", asked)
+    code, token = code_and_token(mail.outbox[-1])
+    audit.codes += [code, wrong(code)]
+    audit.token("sign-in link (unused)", token)
+    audit.pages.append(("sign-in code page", by_code.get(LOGIN_CODE).content.decode()))
+    audit.response("sign-in wrong code", by_code.post(LOGIN_CODE, {"code": wrong(code)}))
+    signed_in = by_code.post(LOGIN_CODE, {"code": code})
+    assert signed_in.status_code == 302 and SESSION_KEY in by_code.session
+    audit.response("sign-in code", signed_in)
+
+    # By link: the GET shows a button, the POST signs in; then the spent link is opened
+    # until it is throttled, a 429 Django would log with its path.
+    by_link = Client()
+    audit.response("sign-in request (link)", by_link.post(LOGIN, {"email": "by-link@example.com"}))
+    code, token = code_and_token(mail.outbox[-1])
+    audit.codes.append(code)
+    audit.token("sign-in link", token)
+    path = reverse("securetokens:login_confirm", kwargs={"token": token})
+    button = by_link.get(path)
+    audit.response("sign-in link GET", button)
+    audit.pages.append(("sign-in confirm page", button.content.decode()))
+    signed_in = by_link.post(path)
+    assert signed_in.status_code == 302 and SESSION_KEY in by_link.session
+    audit.response("sign-in link POST", signed_in)
+    throttled = [Client().get(path) for _ in range(4)]
+    assert throttled[-1].status_code == 429
+    for response in throttled:
+        audit.response("throttled sign-in link", response)
+
+    # By code over JSON.
+    api = APIClient()
+    asked = api.post(API_LOGIN, {"email": "by-json@example.com"}, format="json")
+    assert asked.status_code == 202
+    code, token = code_and_token(mail.outbox[-1])
+    audit.codes.append(code)
+    audit.token("sign-in link (JSON, unused)", token)
+    confirmed = api.post(
+        API_LOGIN_CONFIRM, {"email": "by-json@example.com", "code": code}, format="json"
+    )
+    assert confirmed.status_code == 200 and SESSION_KEY in api.session
+    audit.response("sign-in JSON", confirmed)
+    audit.pages.append(("sign-in JSON answer", confirmed.content.decode()))
+
+    for jar, visitor in (("code", by_code), ("link", by_link), ("JSON", api)):
+        audit.cookies += [
+            f"sign-in {jar} jar: {c.key}={c.value}" for c in visitor.cookies.values()
+        ]
+
+
+def error_page_for_a_code_post(view, url: str, code: str, user, session) -> str:
+    """Django's technical 500 page for a code submission that blew up inside *view*."""
+    request = RequestFactory().post(url, {"code": code})
     request.session = session
     request.user = user
     request._dont_enforce_csrf_checks = True
@@ -221,14 +292,14 @@ def error_page_for_a_code_post(code: str, user, session) -> str:
     def broken(self, form):
         raise RuntimeError("injected fault")
 
-    original = EmailVerificationCodeView.form_valid
-    EmailVerificationCodeView.form_valid = broken
+    original = view.form_valid
+    view.form_valid = broken
     try:
         with pytest.raises(RuntimeError):
-            EmailVerificationCodeView.as_view()(request)
+            view.as_view()(request)
         exc_info = sys.exc_info()
     finally:
-        EmailVerificationCodeView.form_valid = original
+        view.form_valid = original
     return ExceptionReporter(request, *exc_info).get_traceback_html()
 
 
@@ -238,15 +309,25 @@ def test_no_secret_is_left_anywhere_after_every_flow(settings, caplog):
     audit = Audit()
     started = timezone.now()
     run_every_flow(audit, settings)
+    sign_in_by_email(audit, settings)
     user = UserFactory(email="third@example.com")
     signed = Client()
     signed.force_login(user)
     signed.post(START)
     code, _ = mailed_code_and_link(mail.outbox[-1])
     audit.codes.append(code)
-    audit.pages.append(
-        ("technical 500 page", error_page_for_a_code_post(code, user, signed.session))
+    page = error_page_for_a_code_post(EmailVerificationCodeView, CODE, code, user, signed.session)
+    audit.pages.append(("technical 500 page", page))
+    UserFactory(email="fourth@example.com")
+    visitor = Client()
+    visitor.post(LOGIN, {"email": "fourth@example.com"})
+    code, token = code_and_token(mail.outbox[-1])
+    audit.codes.append(code)
+    audit.token("sign-in link (500 page)", token)
+    page = error_page_for_a_code_post(
+        LoginCodeView, LOGIN_CODE, code, AnonymousUser(), visitor.session
     )
+    audit.pages.append(("technical 500 page (sign-in)", page))
 
     logs = [record.getMessage() for record in caplog.records]
     logs += [str(record.args) for record in caplog.records]
@@ -260,7 +341,7 @@ def test_no_secret_is_left_anywhere_after_every_flow(settings, caplog):
         "cookies": audit.cookies,
     }
     assert all(places[p] for p in ("database", "sessions", "logs", "pages", "cookies"))
-    assert len(audit.secrets) >= 8 and len(audit.codes) >= 4
+    assert len(audit.secrets) >= 12 and len(audit.codes) >= 10
 
     hits = []
     for place, texts in places.items():

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gettext
+import os
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from .factories import UserFactory
+from .login_support import login_on  # noqa: F401 - fixture
 
 LOCALE = Path(__file__).resolve().parent.parent / "django_securetokens" / "locale"
 LANGUAGES = ["de", "fr"]
@@ -52,6 +56,31 @@ def test_no_empty_msgstr_without_msgfmt(language):
     # An empty msgstr is "" with no continuation line after it.
     assert not re.search(r'^msgstr(\[\d\])? ""\n(?!")', body + "\n", re.MULTILINE)
     assert "fuzzy" not in body
+
+
+def test_the_catalogues_translate_every_string_the_source_marks(tmp_path):
+    """A string marked in the code or a template after the last makemessages would show in
+    English: extract the strings afresh from a copy of the package and compare."""
+    package = tmp_path / "django_securetokens"
+    shutil.copytree(LOCALE.parent, package, ignore=shutil.ignore_patterns("locale", "__pycache__"))
+    (package / "locale").mkdir()
+    # Extraction needs no settings, as a contributor runs it (docs/howto/run-the-tests.rst).
+    environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "--locale", "de", "--keep-pot"],
+        cwd=package,
+        env=environment,
+        capture_output=True,
+        check=True,
+    )
+    template = package / "locale" / "django.pot"
+    for language in LANGUAGES:
+        po = LOCALE / language / "LC_MESSAGES" / "django.po"
+        # msgcmp names each source string that lacks a translation, untranslated or fuzzy.
+        compared = subprocess.run(
+            ["msgcmp", str(po), str(template)], capture_output=True, text=True
+        )
+        assert compared.returncode == 0, f"{language}: {compared.stderr}"
 
 
 @pytest.mark.django_db
@@ -118,3 +147,46 @@ def test_the_used_up_message_and_the_wait_speak_german(client, user, mail_now):
         ).content.decode()
     assert "Ein neuer Code kann in 1 Minute gesendet werden." in page
     assert mail.outbox[-1].subject.startswith("Bestätigen Sie Ihre E-Mail-Adresse auf ")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("login_on")
+@pytest.mark.parametrize(
+    ("language", "page", "button", "code_page", "subject", "body"),
+    [
+        (
+            "de",
+            "Per E-Mail anmelden",
+            "Anmeldelink per E-Mail senden",
+            "Anmeldecode eingeben",
+            "Melden Sie sich bei testserver.example an",
+            "Um sich anzumelden, öffnen Sie diesen Link und klicken Sie auf „Anmelden“:",
+        ),
+        (
+            "fr",
+            "Se connecter par e-mail",
+            "M’envoyer un lien de connexion par e-mail",
+            "Saisissez votre code de connexion",
+            "Connectez-vous à testserver.example",
+            "Pour vous connecter, ouvrez ce lien et appuyez sur « Se connecter » :",
+        ),
+    ],
+)
+def test_the_sign_in_pages_and_mail_speak_the_visitors_language(
+    client, language, page, button, code_page, subject, body
+):
+    UserFactory(username="alice", email="alice@example.com")
+    with translation.override(language):
+        form = client.get(reverse("securetokens:login")).content.decode()
+        client.post(reverse("securetokens:login"), {"email": "alice@example.com"})
+        entry = client.get(reverse("securetokens:login_code")).content.decode()
+
+    assert page in form and button in form
+    assert code_page in entry and "alice@example.com" in entry
+    (message,) = mail.outbox
+    assert message.subject == subject
+    assert body in message.body
+    html, _ = message.alternatives[0]
+    for text in (form, entry, message.body, html):
+        assert "Sign in" not in text
+        assert "sign-in" not in text
