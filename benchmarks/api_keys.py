@@ -231,7 +231,7 @@ def measure(sample_secrets: list[str], sample_pks: list[int], repeat: int) -> di
     sample_selectors = [split_api_key(secret, prefix, body_length)[0] for secret in sample_secrets]
     # The wrapper itself, not the ``connection`` proxy: plans are cached per wrapper.
     connection = connections[DEFAULT_DB_ALIAS]
-    statement = _BY_SELECTOR.plan(APIKey.objects, connection).sql
+    plan = _BY_SELECTOR.plan(APIKey.objects, connection)
 
     def floor(pks: list[int]) -> None:
         for pk in pks:
@@ -243,9 +243,7 @@ def measure(sample_secrets: list[str], sample_pks: list[int], repeat: int) -> di
 
     def query(selectors: list[str]) -> None:
         for selector in selectors:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, (selector,))
-                cursor.fetchone()
+            _BY_SELECTOR.row(plan, connection, (selector,))
 
     # Each operation with the sample as it takes it: user pks, secrets, selectors.
     runs: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {

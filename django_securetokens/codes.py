@@ -11,26 +11,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import crypto
+from . import crypto, signals
 from .conf import get_policy
-from .exceptions import InvalidToken, TokenError, TooManyAttempts
+from .exceptions import InvalidToken, TokenError, TooManyAttempts, UsedToken
 from .lookup import Lookup, Update
 from .owners import Owner, owner_key
 from .token_engine import (
     DUMMY_KEY,
+    MARK_USED,
     RESET_FAILURES,
     TokenEngine,
     check_purpose,
+    failure_counts,
     slot_manager,
     token_keys,
 )
 
 if TYPE_CHECKING:
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     from django.contrib.auth.base_user import AbstractBaseUser
 
@@ -103,7 +106,6 @@ class CodeEngine(TokenEngine):
             make_secret=make_secret,
         )
 
-    @sensitive_variables("code")
     def verify_code(
         self,
         code: object,
@@ -118,58 +120,11 @@ class CodeEngine(TokenEngine):
         (``CODE_MAX_FAILURES``), so racing guesses cannot exceed either limit (R-20, R-32,
         R-33); with both *user* and *email*, on the address's own count as well, shared by
         every account proving it (R-81). A correct code resets the counts. The code is looked
-        up by owner and purpose, never by value (R-14, R-31). Call it outside any transaction
-        that would roll back on failure, or the counts roll back too; then :meth:`use` the
-        token.
+        up by owner and purpose, never by value (R-14, R-31). The counts commit in one
+        transaction of their own, whatever the verdict; called inside a transaction that
+        rolls back on failure, they would roll back too. Then :meth:`use` the token.
         """
-        token = None
-        try:
-            purpose = check_purpose(purpose)
-            owner = Owner.of(user, email)
-            policy = get_policy(purpose)
-            now = timezone.now()
-            token = _BY_OWNER.first(self, owner.key, purpose)
-            if token is not None and token.expires_at <= now:
-                token = None  # not live: the same answer as no code at all
-            counted = _COUNT_FAILURE.run(
-                slot_manager(), purpose=purpose, owner=owner.key, cap=policy.code_max_failures
-            )
-            # With an account and an address, the address's own count too (R-81): the slot of
-            # codes bound to the address alone, so accounts asking to prove it share its cap.
-            address = None
-            if owner.user is not None and owner.email:
-                address = owner_key(None, owner.email)
-                slot_manager().get_or_create(purpose=purpose, owner=address)
-                counted &= _COUNT_FAILURE.run(
-                    slot_manager(), purpose=purpose, owner=address, cap=policy.code_max_failures
-                )
-            key = token_keys(purpose).get(token.key_id) if token else None
-            # An address, when given, must match exactly, compared here rather than by a
-            # database collation that may ignore case or accents (R-04).
-            if token is None or key is None or (owner.email and token.email != owner.email):
-                # The same statements and HMAC as a real guess, so timing does not tell
-                # whether this owner has a live code.
-                _COUNT_ATTEMPT.run(self, now=now, pk=-1, cap=0)  # "attempts < 0": no row
-                crypto.digest(DUMMY_KEY, b"", b"", b"", b"", b"")
-                raise InvalidToken("no live code")
-            if not counted:
-                raise TooManyAttempts("too many failures for this owner and purpose")
-            attempted = _COUNT_ATTEMPT.run(
-                self, now=now, pk=token.pk, cap=policy.code_max_attempts
-            )
-            if attempted != 1:
-                raise TooManyAttempts("too many attempts on this code")
-            normalized = crypto.normalize_code(code, policy.code_digits)
-            candidate = _code_digest(key, bytes(token.salt or b""), token, normalized)
-            if not crypto.digests_match(candidate, token.digest):
-                raise InvalidToken("wrong code")
-            self._check_state(token, key, now)
-            for counted_owner in (owner.key, address):
-                if counted_owner is not None:
-                    RESET_FAILURES.run(slot_manager(), purpose=purpose, owner=counted_owner)
-        except TokenError as error:
-            raise self._reject(error, purpose, token) from None
-        return token
+        return self._judge_code(code, purpose, user, email, consume=False)
 
     def consume_code(
         self,
@@ -178,11 +133,95 @@ class CodeEngine(TokenEngine):
         user: AbstractBaseUser | None = None,
         email: str | None = None,
     ) -> SecureToken:
-        """Like :meth:`verify_code`, and mark the code used: succeeds exactly once."""
-        # verify_code() has just reset the owner's count: no need to again.
-        return self._use(
-            self.verify_code(code, purpose, user=user, email=email), reset_failures=False
-        )
+        """Like :meth:`verify_code`, and mark the code used in the same transaction:
+        succeeds exactly once."""
+        return self._judge_code(code, purpose, user, email, consume=True)
+
+    @sensitive_variables("code")
+    def _judge_code(
+        self,
+        code: object,
+        purpose: object,
+        user: AbstractBaseUser | None,
+        email: str | None,
+        *,
+        consume: bool,
+    ) -> SecureToken:
+        token = None
+        try:
+            purpose = check_purpose(purpose)
+            owner = Owner.of(user, email)
+            now = timezone.now()
+            token = _BY_OWNER.first(self, owner.key, purpose)
+            if token is not None and token.expires_at <= now:
+                token = None  # not live: the same answer as no code at all
+            counted = failure_counts(owner.user.pk if owner.user else None, owner.email)
+            # The address's count lives in the slot of codes bound to the address alone,
+            # which need not exist yet; the owner's exists since its code was issued.
+            for counted_owner in counted[1:]:
+                slot_manager().get_or_create(purpose=purpose, owner=counted_owner)
+            # Counting, judging and resetting share one transaction, committed whatever the
+            # verdict: a guess costs one durable write, not one per count.
+            with transaction.atomic(using=self.db):
+                try:
+                    verdict: SecureToken | TokenError = self._count_and_judge(
+                        code, purpose, token, owner, counted, now, consume
+                    )
+                except TokenError as error:
+                    verdict = error
+            if isinstance(verdict, TokenError):
+                raise verdict
+        except TokenError as error:
+            raise self._reject(error, purpose, token) from None
+        if consume:
+            verdict.used_at = now
+            signals.token_consumed.send(sender=self.model, token=verdict)
+        return verdict
+
+    @sensitive_variables("code")
+    def _count_and_judge(
+        self,
+        code: object,
+        purpose: str,
+        token: SecureToken | None,
+        owner: Owner,
+        counted: list[str],
+        now: datetime,
+        consume: bool,
+    ) -> SecureToken:
+        """Count the guess on *counted* owners and on the code, then judge it: return the
+        token, or raise the TokenError of a failed guess. A correct one resets the counts
+        and, with *consume*, marks the code used: only a row count of one wins (R-18)."""
+        policy = get_policy(purpose)
+        allowed = [
+            _COUNT_FAILURE.run(
+                slot_manager(), purpose=purpose, owner=counted_owner, cap=policy.code_max_failures
+            )
+            for counted_owner in counted
+        ]
+        key = token_keys(purpose).get(token.key_id) if token else None
+        # An address, when given, must match exactly, compared here rather than by a
+        # database collation that may ignore case or accents (R-04).
+        if token is None or key is None or (owner.email and token.email != owner.email):
+            # The same statements and HMAC as a real guess, so timing does not tell
+            # whether this owner has a live code.
+            _COUNT_ATTEMPT.run(self, now=now, pk=-1, cap=0)  # "attempts < 0": no row
+            crypto.digest(DUMMY_KEY, b"", b"", b"", b"", b"")
+            raise InvalidToken("no live code")
+        if not all(allowed):
+            raise TooManyAttempts("too many failures for this owner and purpose")
+        if _COUNT_ATTEMPT.run(self, now=now, pk=token.pk, cap=policy.code_max_attempts) != 1:
+            raise TooManyAttempts("too many attempts on this code")
+        normalized = crypto.normalize_code(code, policy.code_digits)
+        candidate = _code_digest(key, bytes(token.salt or b""), token, normalized)
+        if not crypto.digests_match(candidate, token.digest):
+            raise InvalidToken("wrong code")
+        self._check_state(token, key, now)
+        for counted_owner in counted:
+            RESET_FAILURES.run(slot_manager(), purpose=purpose, owner=counted_owner)
+        if consume and MARK_USED.run(self, now=now, pk=token.pk) != 1:
+            raise UsedToken("lost a race or no longer live")
+        return token
 
     async def aissue_code(self, *args: Any, **kwargs: Any) -> tuple[SecureToken, str]:
         return await sync_to_async(self.issue_code)(*args, **kwargs)

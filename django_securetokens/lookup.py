@@ -13,6 +13,7 @@ decide who wins a race or whether a guess may still count.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
@@ -32,6 +33,7 @@ class Plan(NamedTuple):
 
     sql: str
     params: list[Any]  # as compiled; the caller's values go in at the slots
+    names: list[str] | None  # see named()
     slots: list[int]  # the position in params of each of the lookup's names, in order
     converters: list[tuple[int, list[Any], Any]]
     split: int  # row[:split] is the model's, row[split:] its user's
@@ -76,15 +78,9 @@ class Lookup(Generic[_M]):
         plan = self.plan(manager, connection)
         if plan is None:
             return next(iter(self.queryset(manager, *values)), None)
-        params = list(plan.params)
-        for slot, value in zip(plan.slots, values, strict=True):
-            params[slot] = value
-        with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
-            row = cursor.fetchone()
+        row = self.row(plan, connection, values)
         if row is None:
             return None
-        row = list(row)
         for position, converters, expression in plan.converters:
             value = row[position]
             for converter in converters:
@@ -99,6 +95,19 @@ class Lookup(Generic[_M]):
         # What select_related's populator does: fill the relation's cache, no descriptor.
         plan.user_field.set_cached_value(instance, user)
         return instance
+
+    @staticmethod
+    def row(
+        plan: Plan, connection: BaseDatabaseWrapper, values: tuple[str, ...]
+    ) -> list[Any] | None:
+        """Run *plan* for *values*: the raw row, before any converter, or None."""
+        params = list(plan.params)
+        for slot, value in zip(plan.slots, values, strict=True):
+            params[slot] = value
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, bind(plan.names, params))
+            row = cursor.fetchone()
+        return None if row is None else list(row)
 
     def plan(self, manager: models.Manager[_M], connection: BaseDatabaseWrapper) -> Plan | None:
         """This lookup compiled for *connection*, once; None means "use the queryset".
@@ -142,8 +151,7 @@ class Lookup(Generic[_M]):
             ] and user_fields == [f.attname for f in user_model._meta.concrete_fields]:
                 converters = compiler.get_converters(columns)
                 plans[self, model] = plan = Plan(
-                    sql=sql,
-                    params=params,
+                    *named(sql, params, connection),
                     slots=[params.index(sentinel) for sentinel in sentinels],
                     converters=[(pos, convs, expr) for pos, (convs, expr) in converters.items()],
                     split=split,
@@ -161,6 +169,7 @@ class UpdatePlan(NamedTuple):
 
     sql: str
     params: list[Any]  # as compiled; the caller's values go in at the slots
+    names: list[str] | None  # see named()
     slots: list[tuple[str, Any, list[int]]]  # name, its field, and its positions in params
 
 
@@ -198,7 +207,7 @@ class Update:
             for position in positions:
                 params[position] = value
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            cursor.execute(plan.sql, bind(plan.names, params))
             return int(cursor.rowcount)
 
     def plan(
@@ -225,7 +234,7 @@ class Update:
         if len(query.alias_map) == 1 and all(  # pragma: no branch
             positions for _, _, positions in slots
         ):
-            plan = UpdatePlan(sql=sql, params=params, slots=slots)
+            plan = UpdatePlan(*named(sql, params, connection), slots=slots)
         plans[self, model] = plan
         return plan
 
@@ -239,3 +248,28 @@ def _sentinel(field: Any, n: int) -> Any:
     if isinstance(field, models.IntegerField):  # AutoField and the counters
         return 2_000_000_000 + n
     return f"\0{field.name}\0"
+
+
+# Django's pattern for a "%s" placeholder, which its SQLite cursor rewrites to "?" with this
+# regular expression on every execute: for a statement of this module, that costs as long as
+# SQLite takes to run it. Given a mapping of parameters, the cursor only %-formats their
+# names in, so on SQLite a plan names its placeholders once, when it is compiled.
+_PLACEHOLDER = re.compile(r"(?<!%)%s")
+
+
+def named(
+    sql: str, params: list[Any], connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any], list[str] | None]:
+    """``(sql, params, names)``: on SQLite *sql* with ``%(p0)s``-style placeholders and
+    their *names*, in order; elsewhere *sql* as it is and names None."""
+    pieces = _PLACEHOLDER.split(sql)
+    if connection.vendor != "sqlite" or len(pieces) != len(params) + 1:
+        return sql, params, None
+    names = [f"p{n}" for n in range(len(params))]
+    placeholders = [f"%({name})s" for name in names] + [""]
+    return "".join(p + h for p, h in zip(pieces, placeholders, strict=True)), params, names
+
+
+def bind(names: list[str] | None, params: list[Any]) -> list[Any] | dict[str, Any]:
+    """*params* as the plan's statement takes them: by name when it names them."""
+    return params if names is None else dict(zip(names, params, strict=True))

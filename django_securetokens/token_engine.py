@@ -89,6 +89,16 @@ RESET_FAILURES = Update(
 )
 
 
+def failure_counts(user_pk: object, email: str) -> list[str]:
+    """The owners whose code failures a guess counts on (R-33): the code's owner, and for a
+    code bound to an account and an address, the address too, whose count every account
+    proving it shares (R-81)."""
+    owners = [owner_key(user_pk, email)]
+    if user_pk is not None and email:
+        owners.append(owner_key(None, email))
+    return owners
+
+
 def _expiry(ttl: object, purpose: str, name: str, now: datetime) -> datetime:
     """``now + ttl``; *ttl* defaults to the purpose's configured value and may not exceed
     the purpose's ceiling (or a longer configured value, which the checks flag)."""
@@ -204,9 +214,6 @@ class TokenEngine(models.Manager["SecureToken"]):
         genuine token resets the code-failure counts of its owner (R-33) and of its address
         (R-81), then the ``UPDATE`` decides.
         """
-        return self._use(token, reset_failures=True)
-
-    def _use(self, token: SecureToken, *, reset_failures: bool) -> SecureToken:
         now = timezone.now()
         try:
             key = token_keys(token.purpose).get(token.key_id)
@@ -217,13 +224,8 @@ class TokenEngine(models.Manager["SecureToken"]):
             # transaction the two cannot deadlock. The reset comes before the win because
             # only a holder of the genuine secret gets here, winner or not, and it touches
             # (and on PostgreSQL locks) the slot only when there is a count to reset.
-            if reset_failures:
-                owner = owner_key(token.user_id, token.email)
+            for owner in failure_counts(token.user_id, token.email):
                 RESET_FAILURES.run(slot_manager(), purpose=token.purpose, owner=owner)
-                if token.user_id is not None and token.email:
-                    # The address proven clears its own count too (R-81; see verify_code).
-                    address = owner_key(None, token.email)
-                    RESET_FAILURES.run(slot_manager(), purpose=token.purpose, owner=address)
             if MARK_USED.run(self, now=now, pk=token.pk) != 1:
                 raise UsedToken("lost a race or no longer live")
         except TokenError as error:
