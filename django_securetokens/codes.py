@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 from .conf import get_policy
+from .databases import write_alias
 from .exceptions import InvalidToken, TokenError, TooManyAttempts
 from .lookup import Lookup, Update
 from .owners import Owner, owner_key
@@ -26,6 +27,7 @@ from .token_engine import (
     TokenEngine,
     check_purpose,
     slot_manager,
+    slots,
     token_keys,
 )
 
@@ -122,26 +124,38 @@ class CodeEngine(TokenEngine):
         that would roll back on failure, or the counts roll back too; then :meth:`use` the
         token.
         """
+        return self._verify_code(code, purpose, user, email, write_alias(self))
+
+    @sensitive_variables("code")
+    def _verify_code(
+        self,
+        code: object,
+        purpose: object,
+        user: AbstractBaseUser | None,
+        email: str | None,
+        alias: str,
+    ) -> SecureToken:
         token = None
         try:
             purpose = check_purpose(purpose)
             owner = Owner.of(user, email)
             policy = get_policy(purpose)
             now = timezone.now()
-            token = _BY_OWNER.first(self, owner.key, purpose)
+            token = _BY_OWNER.first(self, owner.key, purpose, using=alias)
             if token is not None and token.expires_at <= now:
                 token = None  # not live: the same answer as no code at all
+            cap = policy.code_max_failures
             counted = _COUNT_FAILURE.run(
-                slot_manager(), purpose=purpose, owner=owner.key, cap=policy.code_max_failures
+                slot_manager(), using=alias, purpose=purpose, owner=owner.key, cap=cap
             )
             # With an account and an address, the address's own count too (R-81): the slot of
             # codes bound to the address alone, so accounts asking to prove it share its cap.
             address = None
             if owner.user is not None and owner.email:
                 address = owner_key(None, owner.email)
-                slot_manager().get_or_create(purpose=purpose, owner=address)
+                slots(alias).get_or_create(purpose=purpose, owner=address)
                 counted &= _COUNT_FAILURE.run(
-                    slot_manager(), purpose=purpose, owner=address, cap=policy.code_max_failures
+                    slot_manager(), using=alias, purpose=purpose, owner=address, cap=cap
                 )
             key = token_keys(purpose).get(token.key_id) if token else None
             # An address, when given, must match exactly, compared here rather than by a
@@ -149,13 +163,14 @@ class CodeEngine(TokenEngine):
             if token is None or key is None or (owner.email and token.email != owner.email):
                 # The same statements and HMAC as a real guess, so timing does not tell
                 # whether this owner has a live code.
-                _COUNT_ATTEMPT.run(self, now=now, pk=-1, cap=0)  # "attempts < 0": no row
+                # "attempts < 0": no row.
+                _COUNT_ATTEMPT.run(self, using=alias, now=now, pk=-1, cap=0)
                 crypto.digest(DUMMY_KEY, b"", b"", b"", b"", b"")
                 raise InvalidToken("no live code")
             if not counted:
                 raise TooManyAttempts("too many failures for this owner and purpose")
             attempted = _COUNT_ATTEMPT.run(
-                self, now=now, pk=token.pk, cap=policy.code_max_attempts
+                self, using=alias, now=now, pk=token.pk, cap=policy.code_max_attempts
             )
             if attempted != 1:
                 raise TooManyAttempts("too many attempts on this code")
@@ -166,7 +181,9 @@ class CodeEngine(TokenEngine):
             self._check_state(token, key, now)
             for counted_owner in (owner.key, address):
                 if counted_owner is not None:
-                    RESET_FAILURES.run(slot_manager(), purpose=purpose, owner=counted_owner)
+                    RESET_FAILURES.run(
+                        slot_manager(), using=alias, purpose=purpose, owner=counted_owner
+                    )
         except TokenError as error:
             raise self._reject(error, purpose, token) from None
         return token
@@ -179,10 +196,10 @@ class CodeEngine(TokenEngine):
         email: str | None = None,
     ) -> SecureToken:
         """Like :meth:`verify_code`, and mark the code used: succeeds exactly once."""
-        # verify_code() has just reset the owner's count: no need to again.
-        return self._use(
-            self.verify_code(code, purpose, user=user, email=email), reset_failures=False
-        )
+        alias = write_alias(self)
+        token = self._verify_code(code, purpose, user, email, alias)
+        # _verify_code() has just reset the owner's count: no need to again.
+        return self._use(token, alias, reset_failures=False)
 
     async def aissue_code(self, *args: Any, **kwargs: Any) -> tuple[SecureToken, str]:
         return await sync_to_async(self.issue_code)(*args, **kwargs)
