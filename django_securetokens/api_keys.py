@@ -152,15 +152,17 @@ class APIKeyManager(models.Manager["APIKey"]):
         the old secret over a rotation that happened while this request was in flight.
         """
         interval = setting("API_KEY_LAST_USED_INTERVAL")
-        keys = self.get_queryset().using(alias)
+        # A queryset is built only when a write is due: most calls write nothing.
         if api_key.last_used_at is None or api_key.last_used_at <= now - interval:
-            keys.filter(pk=api_key.pk).update(last_used_at=now)
+            self.using(alias).filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
         current_id, current = current_key(API_KEY_PURPOSE)
         if key_id == api_key.key_id != current_id:
             logger.info("API key %s verified through a fallback key; re-hashing", selector)
             digest = crypto.api_key_digest(current, selector, verifier)
-            unchanged = keys.filter(pk=api_key.pk, key_id=api_key.key_id, digest=api_key.digest)
+            unchanged = self.using(alias).filter(
+                pk=api_key.pk, key_id=api_key.key_id, digest=api_key.digest
+            )
             if unchanged.update(key_id=current_id, digest=digest):
                 api_key.key_id, api_key.digest = current_id, digest
 
