@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install test test-redis test-postgresql test-mysql test-custom-user fuzz fuzz-api matrix test-all-db coverage \
-	test-celery test-django-tasks test-timezones \
+	test-celery test-django-tasks test-timezones test-multidb \
 	test-browser test-quickstart screenshots lint format docs openapi demo bench bench-password-reset bench-api-keys bench-load \
 	bench-tokens \
 	clean distclean
@@ -33,6 +33,7 @@ help:
 	@echo "make test-mysql       run the tests on MariaDB/MySQL (127.0.0.1:3306)"
 	@echo "make test-custom-user the engine with a UUID-keyed custom user model"
 	@echo "make test-timezones   the time-related tests in two non-UTC zones on all three databases"
+	@echo "make test-multidb     a primary, its replica and a third database behind a router, on all three"
 	@echo "make test-celery      reset mail through Celery: a real worker on RabbitMQ (127.0.0.1:5672)"
 	@echo "make test-django-tasks reset mail through django.tasks: a real db_worker process"
 	@echo "make fuzz             property-based fuzzing with CI's budget"
@@ -101,6 +102,16 @@ test-timezones: $(INSTALLED_MYSQL)
 		SECURETOKENS_TEST_DB=$$db SECURETOKENS_TEST_TZ=$$zone \
 			$(PY) -m pytest -q -p no:randomly $(PYTEST_ARGS) $(TZ_TESTS); \
 	done; done
+
+# Several databases behind a router (tests.settings_multidb): a primary, a replica that is a
+# database of its own (a read sent there misses) and one reached only by db_manager(), on
+# SQLite, PostgreSQL and MariaDB. Only the module that needs them.
+test-multidb: $(INSTALLED_MYSQL)
+	@set -e; for db in sqlite postgresql mysql; do \
+		echo "== $$db: default, replica and other"; \
+		SECURETOKENS_TEST_DB=$$db DJANGO_SETTINGS_MODULE=tests.settings_multidb \
+			$(PY) -m pytest -q $(PYTEST_ARGS) tests/test_multiple_databases.py; \
+	done
 
 # The mail senders with a real worker process on the test database: SQLite in a file, or
 # the server that SECURETOKENS_TEST_DB names. The worker writes mail files the test reads.

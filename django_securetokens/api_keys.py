@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import crypto, signals
 from .conf import API_KEY_PURPOSE, current_key, hmac_keys, setting
+from .databases import new_row, write_alias
 from .exceptions import ExpiredToken, InvalidToken, RevokedToken, TokenError
 from .lookup import Lookup
 from .token_engine import DUMMY_KEY
@@ -68,9 +69,12 @@ class APIKeyManager(models.Manager["APIKey"]):
         prefix = setting("API_KEY_PREFIX")
         selector, verifier, secret = crypto.new_api_key(prefix, setting("API_KEY_BODY_LENGTH"))
         key_id, key = current_key(API_KEY_PURPOSE)
-        api_key = self.create(
+        alias = write_alias(self)
+        api_key = new_row(
+            self.model,
+            alias,
+            user,
             name=name,
-            user=user,  # type: ignore[misc]  # AbstractBaseUser, as in token_engine
             prefix=prefix,
             selector=selector,
             digest=crypto.api_key_digest(key, selector, verifier),
@@ -78,6 +82,7 @@ class APIKeyManager(models.Manager["APIKey"]):
             scopes=list(scopes),
             expires_at=None if never_expires else expires_at,
         )
+        api_key.save(force_insert=True, using=alias)
         signals.api_key_issued.send(sender=self.model, api_key=api_key)
         return api_key, secret
 
@@ -92,11 +97,12 @@ class APIKeyManager(models.Manager["APIKey"]):
         answer every one of them the same way (R-15, R-57).
         """
         found = None
+        alias = write_alias(self)
         try:
             selector, verifier = crypto.split_api_key(
                 secret, setting("API_KEY_PREFIX"), setting("API_KEY_BODY_LENGTH")
             )
-            found = _BY_SELECTOR.first(self, selector)
+            found = _BY_SELECTOR.first(self, selector, using=alias)
             now = timezone.now()
             api_key, key_id = self._match(found, selector, verifier, now)
             state = api_key.state(now)
@@ -125,7 +131,7 @@ class APIKeyManager(models.Manager["APIKey"]):
                 token=found,
             )
             raise
-        self._after_use(api_key, selector, verifier, key_id, now)
+        self._after_use(api_key, selector, verifier, key_id, now, alias)
         return api_key
 
     @sensitive_variables("verifier")
@@ -153,7 +159,7 @@ class APIKeyManager(models.Manager["APIKey"]):
 
     @sensitive_variables("verifier")
     def _after_use(
-        self, api_key: APIKey, selector: str, verifier: str, key_id: str, now: datetime
+        self, api_key: APIKey, selector: str, verifier: str, key_id: str, now: datetime, alias: str
     ) -> None:
         """Throttled ``last_used_at``, and a transparent re-hash under the current key (R-62).
 
@@ -161,14 +167,17 @@ class APIKeyManager(models.Manager["APIKey"]):
         the old secret over a rotation that happened while this request was in flight.
         """
         interval = setting("API_KEY_LAST_USED_INTERVAL")
+        # A queryset is built only when a write is due: most calls write nothing.
         if api_key.last_used_at is None or api_key.last_used_at <= now - interval:
-            self.filter(pk=api_key.pk).update(last_used_at=now)
+            self.using(alias).filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
         current_id, current = current_key(API_KEY_PURPOSE)
         if key_id == api_key.key_id != current_id:
             logger.info("API key %s verified through a fallback key; re-hashing", selector)
             digest = crypto.api_key_digest(current, selector, verifier)
-            unchanged = self.filter(pk=api_key.pk, key_id=api_key.key_id, digest=api_key.digest)
+            unchanged = self.using(alias).filter(
+                pk=api_key.pk, key_id=api_key.key_id, digest=api_key.digest
+            )
             if unchanged.update(key_id=current_id, digest=digest):
                 api_key.key_id, api_key.digest = current_id, digest
 
@@ -195,7 +204,8 @@ class APIKeyManager(models.Manager["APIKey"]):
         }
         # Judged on the row, not on *api_key*, which may predate a revocation: a revoked
         # key must not hand out a secret that can never authenticate.
-        if not self.filter(pk=api_key.pk, revoked_at__isnull=True).update(**changes):
+        keys = self.get_queryset().using(write_alias(self, api_key))
+        if not keys.filter(pk=api_key.pk, revoked_at__isnull=True).update(**changes):
             raise RevokedToken("revoked")
         for field, value in changes.items():
             setattr(api_key, field, value)
@@ -204,7 +214,8 @@ class APIKeyManager(models.Manager["APIKey"]):
     def revoke(self, api_key: APIKey) -> bool:
         """Revoke *api_key*; return whether this call revoked it."""
         now = timezone.now()
-        done = self.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
+        keys = self.get_queryset().using(write_alias(self, api_key))
+        done = keys.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
         if done:
             api_key.revoked_at = now
             signals.api_key_revoked.send(sender=self.model, api_key=api_key)
@@ -220,9 +231,10 @@ class APIKeyManager(models.Manager["APIKey"]):
         selector, verifier = crypto.split_api_key(
             secret, setting("API_KEY_PREFIX"), setting("API_KEY_BODY_LENGTH")
         )
-        found = self.filter(selector=selector).first()
+        alias = write_alias(self)
+        found = self.get_queryset().using(alias).filter(selector=selector).first()
         api_key = self._match(found, selector, verifier, timezone.now())[0]
-        self.revoke(api_key)
+        self.db_manager(alias).revoke(api_key)
         return api_key
 
     def on_old_keys(self) -> models.QuerySet[APIKey]:

@@ -11,12 +11,13 @@ class SecureTokensConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .checks import check_settings
+        from .checks import check_databases, check_settings
         from .checks_frontends import check_base_template, check_flows
         from .conf import setting
         from .contrib.task_checks import check_task_backend
 
         checks.register(check_settings, checks.Tags.security)
+        checks.register(check_databases, checks.Tags.security)
         checks.register(check_flows, checks.Tags.security)
         checks.register(check_task_backend, checks.Tags.security)
         checks.register(check_base_template, checks.Tags.templates)

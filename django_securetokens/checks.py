@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import cache
 from django.core.checks import CheckMessage, Error, Warning
+from django.db import router
 from django.utils.module_loading import import_string
 
 from . import crypto, limits
@@ -287,3 +290,29 @@ def _check_cache(alias: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def check_databases(**kwargs: Any) -> list[CheckMessage]:
+    """The routers must write this app's tables where they write the user model.
+
+    Tokens and keys point at their user with a foreign key and are verified in one query
+    that joins the user table, and a spent token commits with the password it protects, so
+    a split breaks every flow, silently for a ``user_id`` that names someone else over
+    there. Asked without hints, as nothing else is known at start-up; a router that
+    decides by hints alone is not judged here.
+    """
+    user_model = get_user_model()
+    users = router.db_for_write(user_model)
+    config = apps.get_app_config("django_securetokens")
+    elsewhere = [m for m in config.get_models() if router.db_for_write(m) != users]
+    if not elsewhere:
+        return []
+    names = ", ".join(m._meta.label for m in elsewhere)
+    return [
+        Error(
+            f"DATABASE_ROUTERS write {names} to another database than "
+            f"{user_model._meta.label} ({users!r}).",
+            hint="Route the django_securetokens app to the database of the user model.",
+            id="securetokens.E030",
+        )
+    ]

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import crypto, signals
 from .conf import get_policy
+from .databases import write_alias
 from .exceptions import InvalidToken, TokenError, TooManyAttempts, UsedToken
 from .lookup import Lookup, Update
 from .owners import Owner, owner_key
@@ -29,6 +30,7 @@ from .token_engine import (
     check_purpose,
     failure_counts,
     slot_manager,
+    slots,
     token_keys,
 )
 
@@ -152,20 +154,21 @@ class CodeEngine(TokenEngine):
             purpose = check_purpose(purpose)
             owner = Owner.of(user, email)
             now = timezone.now()
-            token = _BY_OWNER.first(self, owner.key, purpose)
+            alias = write_alias(self)
+            token = _BY_OWNER.first(self, owner.key, purpose, using=alias)
             if token is not None and token.expires_at <= now:
                 token = None  # not live: the same answer as no code at all
             counted = failure_counts(owner.user.pk if owner.user else None, owner.email)
             # The address's count lives in the slot of codes bound to the address alone,
             # which need not exist yet; the owner's exists since its code was issued.
             for counted_owner in counted[1:]:
-                slot_manager().get_or_create(purpose=purpose, owner=counted_owner)
+                slots(alias).get_or_create(purpose=purpose, owner=counted_owner)
             # Counting, judging and resetting share one transaction, committed whatever the
             # verdict: a guess costs one durable write, not one per count.
-            with transaction.atomic(using=self.db):
+            with transaction.atomic(using=alias):
                 try:
                     verdict: SecureToken | TokenError = self._count_and_judge(
-                        code, purpose, token, owner, counted, now, consume
+                        code, purpose, token, owner, counted, now, consume, alias
                     )
                 except TokenError as error:
                     verdict = error
@@ -188,6 +191,7 @@ class CodeEngine(TokenEngine):
         counted: list[str],
         now: datetime,
         consume: bool,
+        alias: str,
     ) -> SecureToken:
         """Count the guess on *counted* owners and on the code, then judge it: return the
         token, or raise the TokenError of a failed guess. A correct one resets the counts
@@ -195,7 +199,11 @@ class CodeEngine(TokenEngine):
         policy = get_policy(purpose)
         allowed = [
             _COUNT_FAILURE.run(
-                slot_manager(), purpose=purpose, owner=counted_owner, cap=policy.code_max_failures
+                slot_manager(),
+                using=alias,
+                purpose=purpose,
+                owner=counted_owner,
+                cap=policy.code_max_failures,
             )
             for counted_owner in counted
         ]
@@ -205,12 +213,13 @@ class CodeEngine(TokenEngine):
         if token is None or key is None or (owner.email and token.email != owner.email):
             # The same statements and HMAC as a real guess, so timing does not tell
             # whether this owner has a live code.
-            _COUNT_ATTEMPT.run(self, now=now, pk=-1, cap=0)  # "attempts < 0": no row
+            _COUNT_ATTEMPT.run(self, using=alias, now=now, pk=-1, cap=0)  # "attempts < 0": none
             crypto.digest(DUMMY_KEY, b"", b"", b"", b"", b"")
             raise InvalidToken("no live code")
         if not all(allowed):
             raise TooManyAttempts("too many failures for this owner and purpose")
-        if _COUNT_ATTEMPT.run(self, now=now, pk=token.pk, cap=policy.code_max_attempts) != 1:
+        cap = policy.code_max_attempts
+        if _COUNT_ATTEMPT.run(self, using=alias, now=now, pk=token.pk, cap=cap) != 1:
             raise TooManyAttempts("too many attempts on this code")
         normalized = crypto.normalize_code(code, policy.code_digits)
         candidate = _code_digest(key, bytes(token.salt or b""), token, normalized)
@@ -218,8 +227,8 @@ class CodeEngine(TokenEngine):
             raise InvalidToken("wrong code")
         self._check_state(token, key, now)
         for counted_owner in counted:
-            RESET_FAILURES.run(slot_manager(), purpose=purpose, owner=counted_owner)
-        if consume and MARK_USED.run(self, now=now, pk=token.pk) != 1:
+            RESET_FAILURES.run(slot_manager(), using=alias, purpose=purpose, owner=counted_owner)
+        if consume and MARK_USED.run(self, using=alias, now=now, pk=token.pk) != 1:
             raise UsedToken("lost a race or no longer live")
         return token
 

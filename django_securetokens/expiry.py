@@ -3,7 +3,8 @@
 Each key is noticed once per expiry date: the notice row is written, under a unique
 constraint, before the mail goes out, so a daily cron job (or two racing ones) mails once
 per key, not once a day. A key whose expiry is moved later is noticed again for its new
-date. Mail never names a secret, only each key's name and id (R-65).
+date. Mail never names a secret, only each key's name and id (R-65). One run reads and
+writes one database, where the routers write API keys (see :mod:`.databases`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from . import signals
 from .conf import setting
+from .databases import write_alias
 from .emails import render_email, send_email
 from .models import APIKey, APIKeyExpiryNotice
 
@@ -35,23 +37,24 @@ class Outcome:
     failed: int
 
 
-def due(days: int) -> list[APIKey]:
-    """Live keys that expire within *days* and were not yet noticed for that expiry."""
+def due(days: int, using: str) -> list[APIKey]:
+    """Live keys of database *using* that expire within *days* and were not yet noticed for
+    that expiry."""
     now = timezone.now()
     noticed = APIKeyExpiryNotice.objects.filter(
         api_key=OuterRef("pk"), expires_at=OuterRef("expires_at")
     )
-    keys = APIKey.objects.filter(
+    keys = APIKey.objects.using(using).filter(
         revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + timedelta(days=days)
     )
     return list(keys.exclude(Exists(noticed)).select_related("user").order_by("expires_at", "pk"))
 
 
-def _claim(api_key: APIKey, expires_at: datetime) -> bool:
+def _claim(api_key: APIKey, expires_at: datetime, using: str) -> bool:
     """Record the notice for *api_key*; False when another run recorded it first."""
     try:
-        with transaction.atomic():
-            APIKeyExpiryNotice.objects.create(api_key=api_key, expires_at=expires_at)
+        with transaction.atomic(using=using):
+            APIKeyExpiryNotice.objects.using(using).create(api_key=api_key, expires_at=expires_at)
     except IntegrityError:
         return False
     return True
@@ -72,11 +75,12 @@ def notify_expiring(days: int | None = None) -> Outcome:
     mail fails, its keys' notices are dropped again so the next run retries them.
     """
     days = setting("API_KEY_EXPIRY_NOTICE_DAYS") if days is None else days
+    alias = write_alias(APIKey.objects)
     by_owner: dict[str, list[APIKey]] = defaultdict(list)
     claimed = 0
-    for api_key in due(days):
+    for api_key in due(days, alias):
         expires_at = cast("datetime", api_key.expires_at)  # due() keeps only dated keys
-        if not _claim(api_key, expires_at):
+        if not _claim(api_key, expires_at, alias):
             continue
         claimed += 1
         signals.api_key_expiring.send(sender=APIKey, api_key=api_key, expires_at=expires_at)
@@ -93,7 +97,7 @@ def notify_expiring(days: int | None = None) -> Outcome:
             mails += 1
         else:
             failed += 1
-            APIKeyExpiryNotice.objects.filter(
+            APIKeyExpiryNotice.objects.using(alias).filter(
                 api_key__in=keys, expires_at__in=[k.expires_at for k in keys]
             ).delete()
     return Outcome(claimed, mails, failed)

@@ -8,7 +8,8 @@ statement, applies the backend's converters and builds the instances with
 ``Model.from_db``, as the ORM's iterator does. Same SQL, same single query, same objects;
 when the ORM gives a shape the fast path does not understand, the plain queryset runs.
 An :class:`Update` does the same for the conditional ``UPDATE`` statements whose row counts
-decide who wins a race or whether a guess may still count.
+decide who wins a race or whether a guess may still count. Both run on the database their
+caller names, the one its whole operation uses (see :mod:`.databases`).
 """
 
 from __future__ import annotations
@@ -71,13 +72,13 @@ class Lookup(Generic[_M]):
         queryset = queryset.filter(**self.fixed)
         return queryset[:1] if self.ordered else queryset.order_by()
 
-    def first(self, manager: models.Manager[_M], *values: str) -> _M | None:
-        """The row for *values* with its user loaded, in one query, or None."""
-        alias = manager.db
-        connection = connections[alias]
+    def first(self, manager: models.Manager[_M], *values: str, using: str) -> _M | None:
+        """The row for *values* with its user loaded, in one query on database *using*, or
+        None."""
+        connection = connections[using]
         plan = self.plan(manager, connection)
         if plan is None:
-            return next(iter(self.queryset(manager, *values)), None)
+            return next(iter(self.queryset(manager, *values).using(using)), None)
         row = self.row(plan, connection, values)
         if row is None:
             return None
@@ -87,11 +88,11 @@ class Lookup(Generic[_M]):
                 value = converter(value, expression, connection)
             row[position] = value
         split = plan.split
-        instance = manager.model.from_db(alias, plan.fields, row[:split])
+        instance = manager.model.from_db(using, plan.fields, row[:split])
         user_row = row[split:]
         user = None
         if user_row[plan.user_pk] is not None:
-            user = plan.user_model.from_db(alias, plan.user_fields, user_row)
+            user = plan.user_model.from_db(using, plan.user_fields, user_row)
         # What select_related's populator does: fill the relation's cache, no descriptor.
         plan.user_field.set_cached_value(instance, user)
         return instance
@@ -195,12 +196,13 @@ class Update:
         self.changes = changes
         self.params = params
 
-    def run(self, manager: models.Manager[Any], **values: Any) -> int:
-        """Run the update for *values*; return the number of rows it matched."""
-        connection = connections[manager.db]
+    def run(self, manager: models.Manager[Any], *, using: str, **values: Any) -> int:
+        """Run the update for *values* on database *using*; return the number of rows it
+        matched."""
+        connection = connections[using]
         plan = self.plan(manager, connection)
         if plan is None:
-            return self.where(manager.all(), values).update(**self.changes(values))
+            return self.where(manager.using(using), values).update(**self.changes(values))
         params = list(plan.params)
         for name, field, positions in plan.slots:
             value = field.get_db_prep_value(values[name], connection, prepared=False)

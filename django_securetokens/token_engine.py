@@ -5,8 +5,9 @@ Each change that must happen once (consume, attempt counting, revoke) is a singl
 conditional ``UPDATE`` whose row count decides the outcome, or runs under a row lock, so
 concurrent requests on PostgreSQL and MySQL/MariaDB cannot both win (R-18, R-20).
 Locks are always taken in one order, the owner's slot row before token rows, so two
-transactions can never wait on each other. Time is always ``timezone.now()`` from Python,
-never the database clock.
+transactions can never wait on each other. Every statement of one operation, the slot lock
+and the failure counts included, goes to the one database :mod:`.databases` picks. Time is
+always ``timezone.now()`` from Python, never the database clock.
 
 Methods that hold a plaintext secret in a local variable are wrapped in
 ``sensitive_variables()``, so an unexpected exception (a failing signal receiver, a lost
@@ -29,6 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import crypto, signals
 from .conf import current_key, get_policy, hmac_keys, ttl_ceiling
+from .databases import load_user, new_row, write_alias
 from .exceptions import ExpiredToken, InvalidToken, RevokedToken, TokenError, UsedToken
 from .lookup import Update
 from .owners import Owner, owner_key, user_state
@@ -56,8 +58,8 @@ def token_keys(purpose: str) -> dict[str, bytes]:
     return hmac_keys(f"token.{purpose}")
 
 
-def slots() -> models.QuerySet[TokenSlot]:
-    return apps.get_model("django_securetokens", "TokenSlot").objects.all()
+def slots(using: str) -> models.QuerySet[TokenSlot]:
+    return apps.get_model("django_securetokens", "TokenSlot").objects.using(using)
 
 
 def slot_manager() -> models.Manager[TokenSlot]:
@@ -143,10 +145,11 @@ class TokenEngine(models.Manager["SecureToken"]):
         owner = Owner.of(user, email)
         now = timezone.now()
         key_id, key = current_key(f"token.{purpose}")
-        token = self.model(
-            # Users are typed as AbstractBaseUser, what a host's AUTH_USER_MODEL is
-            # guaranteed to be; django-stubs binds the key to the test settings' model.
-            user=owner.user,  # type: ignore[misc]
+        alias = write_alias(self)
+        token = new_row(
+            self.model,
+            alias,
+            owner.user,
             email=owner.email,
             owner=owner.key,
             purpose=purpose,
@@ -159,18 +162,20 @@ class TokenEngine(models.Manager["SecureToken"]):
             expires_at=_expiry(ttl, purpose, "TTL" if kind == "link" else "CODE_TTL", now),
         )
         secret, token.digest, token.salt = make_secret(token, key)
-        slot = slots().filter(purpose=purpose, owner=owner.key)
+        slot = slots(alias).filter(purpose=purpose, owner=owner.key)
         while True:
-            with transaction.atomic(using=self.db):
+            with transaction.atomic(using=alias):
                 # The slot's row lock serialises concurrent issues for one owner and
                 # purpose, so exactly one of them is left live (R-05).
                 if slot.select_for_update().exists():
-                    SUPERSEDE.run(self, now=now, owner=owner.key, purpose=purpose, kind=kind)
-                    token.save(force_insert=True, using=self.db)
+                    SUPERSEDE.run(
+                        self, using=alias, now=now, owner=owner.key, purpose=purpose, kind=kind
+                    )
+                    token.save(force_insert=True, using=alias)
                     break
             # The owner's first secret for this purpose: the slot is created outside any
             # lock, so two first issues on MySQL cannot deadlock on a missing row's gap lock.
-            slots().get_or_create(purpose=purpose, owner=owner.key)
+            slots(alias).get_or_create(purpose=purpose, owner=owner.key)
         signals.token_issued.send(sender=self.model, token=token)
         return token, secret
 
@@ -212,21 +217,26 @@ class TokenEngine(models.Manager["SecureToken"]):
         conditional ``UPDATE``: only a row count of one wins, so among concurrent callers
         exactly one succeeds (R-18). Two or three statements and no transaction of its own: a
         genuine token resets the code-failure counts of its owner (R-33) and of its address
-        (R-81), then the ``UPDATE`` decides.
+        (R-81), then the ``UPDATE`` decides. They run on the manager's database, else where
+        the routers write *token* (:func:`~.databases.write_alias`).
         """
+        return self._use(token, write_alias(self, token))
+
+    def _use(self, token: SecureToken, alias: str) -> SecureToken:
         now = timezone.now()
         try:
             key = token_keys(token.purpose).get(token.key_id)
             if key is None:
                 raise InvalidToken("digest key retired")
+            load_user(token, alias)
             self._check_state(token, key, now)
             # Slot before token, the order _create locks them in, so that inside a caller's
             # transaction the two cannot deadlock. The reset comes before the win because
             # only a holder of the genuine secret gets here, winner or not, and it touches
             # (and on PostgreSQL locks) the slot only when there is a count to reset.
             for owner in failure_counts(token.user_id, token.email):
-                RESET_FAILURES.run(slot_manager(), purpose=token.purpose, owner=owner)
-            if MARK_USED.run(self, now=now, pk=token.pk) != 1:
+                RESET_FAILURES.run(slot_manager(), using=alias, purpose=token.purpose, owner=owner)
+            if MARK_USED.run(self, using=alias, now=now, pk=token.pk) != 1:
                 raise UsedToken("lost a race or no longer live")
         except TokenError as error:
             raise self._reject(error, token.purpose, token) from None

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import crypto
 from .codes import CodeEngine
 from .conf import setting
+from .databases import write_alias
 from .exceptions import InvalidToken, TokenError
 from .lookup import Lookup
 from .owners import Owner, owner_key
@@ -77,17 +78,21 @@ class SecureTokenManager(CodeEngine):
             make_secret=make_secret,
         )
 
-    @sensitive_variables("secret", "verifier")
+    @sensitive_variables("secret")
     def verify(self, secret: object, purpose: object = "password_reset") -> SecureToken:
         """Return the live token for *secret* and *purpose*, or raise a :class:`TokenError`.
 
         Verifying never consumes: call :meth:`consume` (or :meth:`use`) for that.
         """
+        return self._verify(secret, purpose, write_alias(self))
+
+    @sensitive_variables("secret", "verifier")
+    def _verify(self, secret: object, purpose: object, alias: str) -> SecureToken:
         token = None
         try:
             purpose = check_purpose(purpose)
             selector, verifier = crypto.split_token(secret, setting("TOKEN_BYTES"))
-            token = _BY_SELECTOR.first(self, selector, purpose)
+            token = _BY_SELECTOR.first(self, selector, purpose, using=alias)
             key = token_keys(purpose).get(token.key_id) if token else None
             if token is None or key is None:
                 crypto.digest(DUMMY_KEY, selector.encode(), verifier.encode())
@@ -99,9 +104,11 @@ class SecureTokenManager(CodeEngine):
             raise self._reject(error, purpose, token) from None
         return token
 
+    @sensitive_variables("secret")
     def consume(self, secret: object, purpose: object = "password_reset") -> SecureToken:
         """Like :meth:`verify`, and mark the token used: succeeds exactly once."""
-        return self.use(self.verify(secret, purpose))
+        alias = write_alias(self)
+        return self._use(self._verify(secret, purpose, alias), alias)
 
     def reference(self, token: SecureToken) -> str:
         """A value by which a session can point at a verified *token* without the secret.
@@ -127,7 +134,8 @@ class SecureTokenManager(CodeEngine):
             purpose = check_purpose(purpose)
             if not isinstance(pk, int) or isinstance(pk, bool) or not isinstance(reference, str):
                 raise InvalidToken("malformed session reference")
-            token = self.select_related("user").filter(pk=pk, purpose=purpose, kind="link").first()
+            tokens = self.get_queryset().using(write_alias(self)).select_related("user")
+            token = tokens.filter(pk=pk, purpose=purpose, kind="link").first()
             key = token_keys(purpose).get(token.key_id) if token else None
             if token is None or key is None:
                 raise InvalidToken("unknown session reference")
@@ -142,14 +150,20 @@ class SecureTokenManager(CodeEngine):
     def revoke(self, token: SecureToken) -> bool:
         """Revoke *token* if still unused and unrevoked; return whether this call did."""
         now = timezone.now()
-        done = self.get_queryset().unspent().filter(pk=token.pk).update(revoked_at=now)
+        tokens = self.get_queryset().using(write_alias(self, token))
+        done = tokens.unspent().filter(pk=token.pk).update(revoked_at=now)
         if done:
             token.revoked_at = now
         return done == 1
 
     def revoke_queryset(self, tokens: models.QuerySet[SecureToken]) -> int:
-        """Revoke the live tokens among *tokens*; return how many were revoked."""
-        return self.live().filter(pk__in=tokens.values("pk")).update(revoked_at=timezone.now())
+        """Revoke the live tokens among *tokens*; return how many were revoked.
+
+        *tokens* is read in the same statement, on the manager's database: Django refuses
+        a queryset bound to another with ``using()``.
+        """
+        live = self.get_queryset().using(write_alias(self)).live()
+        return live.filter(pk__in=tokens.values("pk")).update(revoked_at=timezone.now())
 
     def revoke_for(self, user: AbstractBaseUser, purpose: str | None = None) -> int:
         """Revoke every live token and code of *user* (optionally of one *purpose*)."""
@@ -173,13 +187,15 @@ class SecureTokenManager(CodeEngine):
             Q(expires_at__lt=cutoff),
             Q(expires_at__gte=cutoff) & (Q(used_at__lt=cutoff) | Q(revoked_at__lt=cutoff)),
         )
+        alias = write_alias(self)
+        rows = self.get_queryset().using(alias)
         deleted = 0
         for condition in stale:
-            rows = self.filter(condition).order_by()
-            while batch := list(rows.values_list("pk", flat=True)[:batch_size]):
-                deleted += self.filter(pk__in=batch).delete()[0]
-        tokens = self.filter(purpose=OuterRef("purpose"), owner=OuterRef("owner"))
-        slots().filter(failures=0).exclude(Exists(tokens)).delete()
+            matching = rows.filter(condition).order_by()
+            while batch := list(matching.values_list("pk", flat=True)[:batch_size]):
+                deleted += rows.filter(pk__in=batch).delete()[0]
+        tokens = rows.filter(purpose=OuterRef("purpose"), owner=OuterRef("owner"))
+        slots(alias).filter(failures=0).exclude(Exists(tokens)).delete()
         return deleted
 
     async def aissue(self, *args: Any, **kwargs: Any) -> tuple[SecureToken, str]:

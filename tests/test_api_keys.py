@@ -442,7 +442,9 @@ def test_rotation_is_not_undone_by_an_in_flight_rehash():
         stale = APIKey.objects.get(pk=key.pk)  # what an in-flight request loaded
         selector, verifier = leaked.split("_")[-1][:12], leaked.split("_")[-1][12:-6]
         _, fresh = APIKey.objects.rotate(APIKey.objects.get(pk=key.pk))
-        APIKey.objects._after_use(stale, selector, verifier, stale.key_id, stale.created_at)
+        APIKey.objects._after_use(
+            stale, selector, verifier, stale.key_id, stale.created_at, "default"
+        )
         APIKey.objects.authenticate(fresh)
         with pytest.raises(TokenError):
             APIKey.objects.authenticate(leaked)

@@ -16,7 +16,12 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from django_securetokens import limits
-from django_securetokens.checks import _POLICY_RULES, _SETTING_RULES, check_settings
+from django_securetokens.checks import (
+    _POLICY_RULES,
+    _SETTING_RULES,
+    check_databases,
+    check_settings,
+)
 from django_securetokens.checks_frontends import _RULES as FRONTEND_RULES
 from django_securetokens.checks_frontends import check_base_template, check_flows
 
@@ -326,3 +331,21 @@ def test_every_setting_a_check_rule_covers_has_a_documented_misconfiguration():
         name for rule in (*_SETTING_RULES, *FRONTEND_RULES, *_POLICY_RULES) for name in rule.names
     }
     assert ruled <= {name for name, *_ in MISCONFIGURATIONS}
+
+
+@pytest.mark.parametrize(
+    ("routers", "expected"),
+    [
+        ([], []),
+        (["tests.routers.PrimaryReplicaRouter"], []),
+        (["tests.routers.TokensElsewhereRouter"], ["securetokens.E030"]),
+    ],
+)
+def test_routers_that_write_the_app_away_from_the_user_model_are_an_error(routers, expected):
+    with override_settings(DATABASE_ROUTERS=routers):
+        messages = check_databases()
+    assert [m.id for m in messages] == expected
+    if messages:
+        assert "django_securetokens.SecureToken" in messages[0].msg
+        assert "django_securetokens.TokenSlot" in messages[0].msg
+        assert "auth.User ('default')" in messages[0].msg

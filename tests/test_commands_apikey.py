@@ -332,8 +332,8 @@ def test_a_notice_claimed_by_another_run_is_not_sent_twice(expiring, monkeypatch
     # Another run recorded "soon" between this run's query and its claim.
     real_due = expiry.due
 
-    def racing_due(days):
-        keys = real_due(days)
+    def racing_due(days, using):
+        keys = real_due(days, using)
         APIKeyExpiryNotice.objects.create(api_key=soon, expires_at=soon.expires_at)
         return keys
 

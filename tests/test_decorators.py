@@ -333,7 +333,7 @@ def test_a_database_failure_mid_authentication_reports_no_key(rf, api_key, monke
     headers; the key must be in neither (R-65)."""
     _, secret = api_key
 
-    def broken(manager, selector):
+    def broken(manager, selector, using):
         raise DatabaseError("connection lost")
 
     monkeypatch.setattr(api_keys._BY_SELECTOR, "first", broken)

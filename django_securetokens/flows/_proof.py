@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 from django.views.decorators.debug import sensitive_variables
@@ -27,7 +26,7 @@ from django_securetokens.owners import mailbox
 from django_securetokens.signals import email_verified
 from django_securetokens.tasks import enqueue, task
 
-from .common import format_code, limit, link
+from .common import format_code, limit, link, spending
 
 logger = logging.getLogger("django_securetokens")
 
@@ -140,11 +139,10 @@ def complete(
 ) -> None:
     """Use *token*, revoke its sibling secrets, run *apply* and send ``email_verified``, all in
     one transaction (R-19), so a receiver's own write commits with it or not at all."""
-    with transaction.atomic():
-        SecureToken.objects.use(token)
+    with spending(token) as tokens:
+        tokens.use(token)
         # The engine's owner key: the account when there is one, else the address alone.
-        same_owner = SecureToken.objects.filter(owner=token.owner, purpose=token.purpose)
-        SecureToken.objects.revoke_queryset(same_owner)
+        tokens.revoke_queryset(tokens.filter(owner=token.owner, purpose=token.purpose))
         if apply is not None:
             apply(token)
         email_verified.send(sender=sender, user=token.user, email=token.email, request=request)

@@ -1,14 +1,22 @@
-"""What every flow shares: the rate-limit refusal, links in mail, how mail names the site."""
+"""What every flow shares: the rate-limit refusal, links in mail, how mail names the site,
+and the transaction that spends a token."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
+from django.db import transaction
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens.conf import setting
+from django_securetokens.databases import write_alias
 from django_securetokens.limits import Limit
+from django_securetokens.models import SecureToken
+from django_securetokens.tokens import SecureTokenManager
 
 
 class RateLimited(Exception):
@@ -56,3 +64,13 @@ def login_url() -> str | None:
         return resolve_url(settings.LOGIN_URL)
     except NoReverseMatch:
         return None
+
+
+@contextmanager
+def spending(token: SecureToken) -> Iterator[SecureTokenManager]:
+    """A transaction on the database where *token* is spent, and the token manager bound
+    to it: using the token, revoking its siblings and the change it protects commit
+    together or not at all (R-19), every statement on that one database."""
+    alias = write_alias(SecureToken.objects, token)
+    with transaction.atomic(using=alias):
+        yield SecureToken.objects.db_manager(alias)

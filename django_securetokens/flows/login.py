@@ -26,7 +26,6 @@ from typing import Any
 from django.contrib.auth import authenticate, user_login_failed
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -40,7 +39,7 @@ from django_securetokens.models import SecureToken
 from django_securetokens.owners import canonical_email, email_of
 from django_securetokens.tasks import enqueue, task
 
-from .common import format_code, limit, link
+from .common import format_code, limit, link, spending
 from .password_reset_mail import email_fingerprint, find_users
 
 logger = logging.getLogger("django_securetokens")
@@ -158,9 +157,9 @@ def complete(token: SecureToken) -> AbstractBaseUser:
     :raises TokenError: when the token was used meanwhile, or its user is no longer eligible.
     """
     user: AbstractBaseUser = token.user  # type: ignore[assignment]  # verify() checked
-    with transaction.atomic():
-        SecureToken.objects.use(token)
-        SecureToken.objects.revoke_for(user, purpose=PURPOSE)
+    with spending(token) as tokens:
+        tokens.use(token)
+        tokens.revoke_for(user, purpose=PURPOSE)
     logger.info("Passwordless sign-in for user %s", user.pk)
     return user
 

@@ -25,7 +25,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -36,7 +35,7 @@ from django_securetokens.models import SecureToken
 from django_securetokens.owners import canonical_email
 from django_securetokens.tasks import enqueue
 
-from .common import limit
+from .common import limit, spending
 from .password_reset_mail import (
     MailOptions,
     email_fingerprint,
@@ -186,13 +185,13 @@ def reference(token: SecureToken) -> dict[str, Any]:
 
 
 def _exchange(code: SecureToken) -> SecureToken:
-    with transaction.atomic():
-        SecureToken.objects.use(code)
+    with spending(code) as tokens:
+        tokens.use(code)
         user: AbstractBaseUser = code.user  # type: ignore[assignment]  # _eligible checked
         remaining = max(code.expires_at - timezone.now(), timedelta(seconds=1))
         # The secret of this row is never sent anywhere: the session's reference is the
         # only way to it.
-        link_token, _ = SecureToken.objects.issue(user, purpose=code.purpose, ttl=remaining)
+        link_token, _ = tokens.issue(user, purpose=code.purpose, ttl=remaining)
     return link_token
 
 
@@ -235,10 +234,10 @@ def complete(
     :raises TokenError: (``UsedToken``) when another request used *token* first.
     """
     user: AbstractBaseUser = token.user  # type: ignore[assignment]  # verify() checked
-    with transaction.atomic():
-        SecureToken.objects.use(token)
+    with spending(token) as tokens:
+        tokens.use(token)
         save()
-        SecureToken.objects.revoke_for(user, purpose=token.purpose)
+        tokens.revoke_for(user, purpose=token.purpose)
     logger.info("Password reset completed for user %s from %s", user.pk, client)
     signals.password_reset_completed.send(sender=sender, user=user, request=request)
     enqueue(

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens import crypto, expiry
 from django_securetokens.api_keys import is_scope
+from django_securetokens.databases import write_alias
 from django_securetokens.exceptions import TokenError
 from django_securetokens.models import APIKey, State
 
@@ -48,12 +49,14 @@ def key_label(api_key: APIKey) -> str:
 
 
 def find_key(ident: str) -> APIKey:
-    """The key whose id (``sk_live_<selector>`` or the bare selector) is *ident*."""
+    """The key whose id (``sk_live_<selector>`` or the bare selector) is *ident*, read
+    where it is about to be revoked or rotated, not on a replica that may lag."""
     selector = ident.rstrip("…").rsplit("_", 1)[-1]
     api_key = None
     # Base62 only: anything else (NUL bytes included, which PostgreSQL refuses) is no id.
     if len(selector) == crypto.API_KEY_SELECTOR_LENGTH and re.fullmatch("[0-9A-Za-z]+", selector):
-        api_key = APIKey.objects.filter(selector=selector).select_related("user").first()
+        keys = APIKey.objects.using(write_alias(APIKey.objects))
+        api_key = keys.filter(selector=selector).select_related("user").first()
     if api_key is None:
         raise CommandError(f"No API key has the id {ident!r}; see `manage.py apikey list`.")
     return api_key
