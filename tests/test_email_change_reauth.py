@@ -50,8 +50,8 @@ def failures():
 
 @pytest.fixture
 def checks():
-    """Every call to ``authenticate()`` the forms make."""
-    with mock.patch("django_securetokens.forms.authenticate", wraps=authenticate) as spy:
+    """Every call to ``authenticate()`` the password checks make."""
+    with mock.patch("django_securetokens.flows.reauth.authenticate", wraps=authenticate) as spy:
         yield spy
 
 
