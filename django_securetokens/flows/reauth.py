@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens.limits import Limit
 
-from .common import RateLimited
+from .common import RateLimited, encodable
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
@@ -30,14 +30,6 @@ MESSAGES: dict[str, _StrPromise] = {
 
 class WrongPassword(Exception):
     """The password is not the user's; the failure was counted and reported."""
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeError:
-        return False
-    return True
 
 
 @sensitive_variables("password")
@@ -68,7 +60,7 @@ def check_password(
     found = None
     # A lone surrogate cannot be UTF-8 encoded, so Django's hashers would raise
     # UnicodeEncodeError (an HTTP 500); no stored password can contain one (R-73).
-    if _encodable(password):
+    if encodable(password):
         found = authenticate(request, username=user.get_username(), password=password)
     if found is None or found.pk != user.pk:
         for limit, key in counted:
