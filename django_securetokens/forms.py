@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib.auth import authenticate
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -14,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import limits
+from .flows import RateLimited, reauth
 from .flows.password_reset import find_users
 from .limits import Limit
 from .owners import canonical_email, email_of, validate_mailbox
@@ -97,22 +97,15 @@ class VerificationCodeForm(forms.Form):
         self.fields["code"].validators = []
 
 
-def _encodable(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeError:
-        return False
-    return True
-
-
 class ReauthenticationMixin:
     """A form's ``password`` field, checked as the signed-in user's current password.
 
-    Every password check outside login goes through here (R-79): throttled per user and per
-    client by :attr:`reauth_limits` *before* the password is looked at, so over a limit
-    even the right password is refused and :attr:`throttled` tells the view to answer 429;
-    and checked with :func:`django.contrib.auth.authenticate`, so ``user_login_failed``
-    fires and the project's backends (lockouts included) see every wrong guess.
+    The check is :func:`django_securetokens.flows.reauth.check_password` under
+    :attr:`reauth_limits` (R-79): throttled per user and per client *before* the password
+    is looked at, so over a limit even the right password is refused and :attr:`throttled`
+    tells the view to answer 429; and made with :func:`django.contrib.auth.authenticate`,
+    so ``user_login_failed`` fires and the project's backends (lockouts included) see every
+    wrong guess.
     """
 
     #: The per-user and the per-client limit on wrong passwords.
@@ -127,22 +120,21 @@ class ReauthenticationMixin:
     @sensitive_variables("password")
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
-        per_user, per_client = self.reauth_limits
-        counted = ((per_user, str(self.user.pk)), (per_client, client_key(self.request)))
-        if any(limit.exceeded(key) is not None for limit, key in counted):
+        try:
+            reauth.check_password(
+                self.user,
+                password,
+                limits=self.reauth_limits,
+                client=client_key(self.request),
+                request=self.request,
+            )
+        except RateLimited:
             self.throttled = True
-            raise ValidationError(self.error_messages["throttled"], code="throttled")
-        user = None
-        # A lone surrogate cannot be UTF-8 encoded, so Django's hashers would raise
-        # UnicodeEncodeError (an HTTP 500); no stored password can contain one (R-73).
-        if _encodable(password):
-            user = authenticate(self.request, username=self.user.get_username(), password=password)
-        if user is None or user.pk != self.user.pk:
-            for limit, key in counted:
-                limit.hit(key)
+            raise ValidationError(self.error_messages["throttled"], code="throttled") from None
+        except reauth.WrongPassword:
             raise ValidationError(
                 self.error_messages["password_incorrect"], code="password_incorrect"
-            )
+            ) from None
         return password
 
 
@@ -156,8 +148,7 @@ class EmailChangeForm(ReauthenticationMixin, forms.Form):
     """
 
     error_messages: dict[str, _StrPromise] = {
-        "password_incorrect": _("Your password was entered incorrectly. Please enter it again."),
-        "throttled": _("Too many wrong passwords. Try again in a few minutes."),
+        **reauth.MESSAGES,
         "same_email": _("This is already the email address of your account."),
     }
     reauth_limits = (limits.EMAIL_CHANGE_REAUTH_USER, limits.EMAIL_CHANGE_REAUTH_IP)

@@ -4,9 +4,12 @@ import hashlib
 import re
 import secrets
 import threading
+from unittest import mock
 
 import pytest
 import time_machine
+from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
@@ -172,3 +175,23 @@ def flip_last(secret: str) -> str:
     """*secret* with its last character replaced by a different one: a tampered value that
     can never equal the original, whatever that character was."""
     return secret[:-1] + ("x" if secret[-1] != "x" else "y")
+
+
+@pytest.fixture
+def password_checks():
+    """Every call to ``authenticate()`` the password re-checks make (flows.reauth)."""
+    with mock.patch("django_securetokens.flows.reauth.authenticate", wraps=authenticate) as spy:
+        yield spy
+
+
+@pytest.fixture
+def login_failures():
+    """The credentials of every ``user_login_failed`` sent during the test."""
+    seen = []
+
+    def receiver(sender, credentials, **kwargs):
+        seen.append(credentials)
+
+    user_login_failed.connect(receiver)
+    yield seen
+    user_login_failed.disconnect(receiver)

@@ -13,7 +13,7 @@ from django_securetokens.api import urls  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference" / "json_api.rst"
 # A table row's first cell: "* - ``url_name``" and, on the next line, "``path/``".
-ROW = re.compile(r"^   \* - ``(\w+)``\n       ``([\w/-]+)``$", re.MULTILINE)
+ROW = re.compile(r"^   \* - ``(\w+)``\n       ``([\w/<>:-]+)``$", re.MULTILINE)
 
 
 def test_the_reference_lists_every_url_name_with_its_path():

@@ -24,6 +24,7 @@ User.objects.create_user("ada", "ada@example.com", "a long demo passphrase")
 client = Client()
 page = client.get("/demo/")
 print("demo", page.status_code, "csrftoken" in page.cookies, b"fetch(`/api/auth/" in page.content)
+print("keys", b'api("api-keys/", body)' in page.content)
 reset = client.post("/api/auth/password-reset/", {"email": "ada@example.com"},
                     content_type="application/json")
 print("reset", reset.status_code, reset["Cache-Control"])
@@ -41,6 +42,7 @@ def test_the_demo_page_and_the_api_it_calls(tmp_path, monkeypatch) -> None:
     assert result.stdout.splitlines() == [
         # The page is served with a CSRF cookie for its fetch() calls to send back.
         "demo 200 True True",
+        "keys True",
         "reset 202 no-cache, no-store, must-revalidate, private",
         "verify 403",  # signed out
     ]

@@ -5,7 +5,7 @@ sent through the whole Django stack as a WSGI application and judged by schemath
 checks: no server error, and every answer's status, content type, headers and body as the
 schema describes them. Hypothesis is derandomised, so a run is repeatable.
 
-It runs in ``make fuzz-api`` (a CI leg of its own), which sends at least 2,000 requests:
+It runs in ``make fuzz-api`` (a CI leg of its own), which sends at least 3,000 requests:
 ``SECURETOKENS_FUZZ_API_EXAMPLES`` examples per operation and mode, and
 ``SECURETOKENS_FUZZ_API_MIN_REQUESTS`` as the least the run must have sent. ``make test``
 skips it: schemathesis needs seconds per operation to prepare, whatever the budget.
@@ -18,6 +18,7 @@ import os
 
 import pytest
 from django.core.wsgi import get_wsgi_application
+from django.utils import timezone
 
 schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("drf_spectacular")
@@ -34,6 +35,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from django_securetokens.api.openapi import get_schema  # noqa: E402
+from django_securetokens.models import APIKey  # noqa: E402
 
 from .factories import UserFactory  # noqa: E402
 
@@ -55,6 +57,8 @@ LIMITS = [
     "EMAIL_VERIFICATION_RATE_PER_EMAIL",
     "EMAIL_VERIFICATION_CODE_RATE_PER_IP",
     "EMAIL_VERIFICATION_CONFIRM_RATE_PER_IP",
+    "SELF_SERVICE_REAUTH_RATE_PER_USER",
+    "SELF_SERVICE_REAUTH_RATE_PER_IP",
 ]
 
 
@@ -64,8 +68,18 @@ LIMITS = [
 def test_the_api_keeps_to_its_schema(settings):
     # Limits off: over a limit every answer is a 429, and the flows behind would go untested.
     # The limits have their own tests (test_api_password_reset.py, test_api_email.py).
-    settings.SECURETOKENS = {**settings.SECURETOKENS, **dict.fromkeys(LIMITS)}
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        **dict.fromkeys(LIMITS),
+        "SELF_SERVICE_API_KEYS": True,
+        "SELF_SERVICE_API_KEY_SCOPES": ["orders:read"],
+    }
     member = UserFactory(email="member@example.com")
+    # Keys in every state, so the list and the revoke answers carry real rows.
+    APIKey.objects.issue(name="live", user=member, scopes=["orders:read"])
+    APIKey.objects.issue(name="expired", user=member, expires_at=timezone.now())
+    APIKey.objects.issue(name="revoked", user=member)[0].revoke()
+    APIKey.objects.issue(name="another's", user=UserFactory())
     # Basic authentication (one of DRF's default classes) signs every request in without a
     # session, so the signed-in endpoints are fuzzed past their permission check.
     credentials = base64.b64encode(f"{member.username}:{PASSWORD}".encode()).decode()

@@ -14,6 +14,8 @@ pytest.importorskip("drf_spectacular")
 
 from django_securetokens.api import openapi  # noqa: E402
 
+from .test_api_personal_keys import LISTED  # noqa: E402
+
 PUBLISHED = Path(__file__).resolve().parent.parent / "docs" / "reference" / "openapi.json"
 
 REQUESTS = {
@@ -30,7 +32,16 @@ REQUESTS = {
     "/api/auth/email-change/confirm/": ("Proof", {"token", "email", "code"}, 200),
     "/api/auth/login/": ("Email", {"email"}, 202),
     "/api/auth/login/confirm/": ("Proof", {"token", "email", "code"}, 200),
+    "/api/auth/api-keys/": (
+        "PersonalKeyCreate",
+        {"name", "scopes", "expires_in_days", "password"},
+        201,
+    ),
+    "/api/auth/api-keys/{id}/revoke/": (None, set(), 200),
 }
+#: The one endpoint that also answers GET, and its answer's component.
+READS = {"/api/auth/api-keys/": "PersonalKeyList"}
+SUCCESS = {"Detail", "Verified", "PersonalKeyCreated", "PersonalKeyRevoked"}
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +53,33 @@ def ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
-def test_every_endpoint_is_described_as_a_post_only(schema):
+def test_every_endpoint_is_described_as_a_post_and_the_list_also_as_a_get(schema):
     assert set(schema["paths"]) == set(REQUESTS)
-    assert all(list(item) == ["post"] for item in schema["paths"].values())
+    for path, item in schema["paths"].items():
+        assert sorted(item) == (["get", "post"] if path in READS else ["post"])
+
+
+@pytest.mark.parametrize("path", READS)
+def test_the_list_is_a_get_without_a_body(schema, path):
+    operation = schema["paths"][path]["get"]
+    assert "requestBody" not in operation
+    assert set(operation["responses"]) == {"200", "401", "403", "404", "429"}
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ref_name(ok["$ref"]) == READS[path]
+
+
+def test_a_personal_key_is_described_without_its_secret(schema):
+    components = schema["components"]["schemas"]
+    listed = set(components["PersonalKey"]["properties"])
+    assert listed == LISTED
+    assert set(components["PersonalKeyCreated"]["properties"]) == listed | {"detail", "key"}
+    assert set(components["PersonalKeyRevoked"]["properties"]) == listed | {"detail"}
+    assert components["StateEnum"]["enum"] == ["live", "expired", "revoked"]
+
+
+def test_the_revoke_path_takes_the_key_id(schema):
+    [parameter] = schema["paths"]["/api/auth/api-keys/{id}/revoke/"]["post"]["parameters"]
+    assert parameter["in"] == "path" and parameter["schema"]["type"] == "integer"
 
 
 @pytest.mark.parametrize("path", REQUESTS)
@@ -59,7 +94,7 @@ def test_request_and_success_bodies(schema, path):
         assert ref_name(body["application/json"]["schema"]["$ref"]) == component
         assert set(schema["components"]["schemas"][component]["properties"]) == fields
     ok = operation["responses"][str(success)]["content"]["application/json"]["schema"]
-    assert ref_name(ok["$ref"]) in {"Detail", "Verified"}
+    assert ref_name(ok["$ref"]) in SUCCESS
 
 
 @pytest.mark.parametrize("path", REQUESTS)

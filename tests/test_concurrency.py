@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connections
 from django.test import Client, override_settings
 
 from django_securetokens.exceptions import TokenError, TooManyAttempts
+from django_securetokens.flows import api_keys
 from django_securetokens.models import SecureToken, TokenSlot
 
 from .conftest import mailed_code_and_link, server_database_only, slot_of
@@ -237,3 +239,23 @@ def test_racing_link_confirmations_verify_once(verified_events):
     assert sorted(outcomes) == [200] * 7 + [302]
     assert [event["email"] for event in verified_events] == [user.email]
     assert not SecureToken.objects.live().filter(user=user).exists()
+
+
+@override_settings(SECURETOKENS={"SELF_SERVICE_API_KEY_LIMIT": 3})
+def test_racing_personal_keys_stop_at_the_limit():
+    """R-85: the user's row lock makes the limit hold under concurrent creates."""
+    user = UserFactory()
+    api_keys.create(user, name="first", scopes=[], expires_in_days=1)
+
+    def create(i: int) -> Any:
+        try:
+            return api_keys.create(user, name=f"key {i}", scopes=[], expires_in_days=1)
+        except ValidationError as error:
+            return error.code
+
+    outcomes = race(THREADS, create)
+    assert Counter(o if isinstance(o, str) else "created" for o in outcomes) == {
+        "created": 2,
+        "limit": THREADS - 2,
+    }, outcomes
+    assert api_keys.live_keys(user) == 3

@@ -6,11 +6,7 @@ oracle for guessing a signed-in session's password unseen by lockout tools.
 
 from __future__ import annotations
 
-from unittest import mock
-
 import pytest
-from django.contrib.auth import authenticate
-from django.contrib.auth.signals import user_login_failed
 from django.core import mail
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -35,26 +31,6 @@ LIMITS = {
 }
 
 
-@pytest.fixture
-def failures():
-    """The credentials of every ``user_login_failed`` sent during the test."""
-    seen = []
-
-    def receiver(sender, credentials, **kwargs):
-        seen.append(credentials)
-
-    user_login_failed.connect(receiver)
-    yield seen
-    user_login_failed.disconnect(receiver)
-
-
-@pytest.fixture
-def checks():
-    """Every call to ``authenticate()`` the forms make."""
-    with mock.patch("django_securetokens.forms.authenticate", wraps=authenticate) as spy:
-        yield spy
-
-
 def page(client, password, email="moved@example.com"):
     return client.post(CHANGE, {"email": email, "password": password})
 
@@ -68,21 +44,21 @@ def api(client, password, email="moved@example.com"):
     ("front", "make_client", "refused"), [(page, Client, 200), (api, APIClient, 400)]
 )
 def test_the_nth_wrong_password_is_refused_unchecked(
-    front, make_client, refused, failures, checks
+    front, make_client, refused, login_failures, password_checks
 ):
     user = UserFactory()
     client = make_client()
     client.force_login(user)
     for _ in range(3):
         assert front(client, "wrong guess").status_code == refused
-    assert len(failures) == 3  # each wrong guess was reported to lockout tools
-    assert failures[0]["username"] == user.get_username()
-    assert checks.call_count == 3
+    assert len(login_failures) == 3  # each wrong guess was reported to lockout tools
+    assert login_failures[0]["username"] == user.get_username()
+    assert password_checks.call_count == 3
 
     response = front(client, PASSWORD)  # even the right password, over the limit
     assert response.status_code == 429
-    assert checks.call_count == 3  # not looked at
-    assert len(failures) == 3
+    assert password_checks.call_count == 3  # not looked at
+    assert len(login_failures) == 3
     assert mail.outbox == []
 
 
@@ -98,7 +74,7 @@ def test_the_page_says_why(client, user):
 
 
 @override_settings(SECURETOKENS=LIMITS)
-def test_one_client_is_limited_across_accounts(failures):
+def test_one_client_is_limited_across_accounts(login_failures):
     clients = []
     for _ in range(3):
         client = Client(REMOTE_ADDR="198.51.100.9")
@@ -107,29 +83,29 @@ def test_one_client_is_limited_across_accounts(failures):
     for client in clients[:2]:
         page(client, "wrong guess")
         page(client, "wrong guess")
-    assert len(failures) == 4
+    assert len(login_failures) == 4
     page(clients[2], "wrong guess")
     assert page(clients[2], PASSWORD).status_code == 429  # the client's fifth failure was the last
-    assert len(failures) == 5
+    assert len(login_failures) == 5
 
 
 @override_settings(SECURETOKENS=LIMITS)
-def test_a_right_password_spends_nothing(client, user, failures):
+def test_a_right_password_spends_nothing(client, user, login_failures):
     client.force_login(user)
     for _ in range(4):
         assert page(client, PASSWORD).status_code == 302
-    assert failures == []
+    assert login_failures == []
 
 
 @override_settings(CACHES=DOWN, SECURETOKENS=LIMITS)
-def test_with_the_cache_down_the_check_fails_closed(client, user, checks):
+def test_with_the_cache_down_the_check_fails_closed(client, user, password_checks):
     client.force_login(user)
     assert page(client, PASSWORD).status_code == 429
-    assert checks.call_count == 0
+    assert password_checks.call_count == 0
     assert mail.outbox == []
 
 
-def test_an_unencodable_password_is_a_wrong_one(rf, user, failures, checks):
+def test_an_unencodable_password_is_a_wrong_one(rf, user, login_failures, password_checks):
     """A lone surrogate would crash the hashers (R-73): counted, never checked."""
     request = rf.post(CHANGE)
     form = EmailChangeForm(
@@ -139,4 +115,4 @@ def test_an_unencodable_password_is_a_wrong_one(rf, user, failures, checks):
     assert form.errors["password"] == [
         "Your password was entered incorrectly. Please enter it again."
     ]
-    assert checks.call_count == 0
+    assert password_checks.call_count == 0

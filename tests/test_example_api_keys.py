@@ -1,4 +1,5 @@
-"""The example project shows personal API keys: make one on the page, use it, revoke it."""
+"""The example project shows personal API keys: make one on the page or over the JSON API
+(the /demo/ page's calls), use it, revoke it."""
 
 from __future__ import annotations
 
@@ -41,6 +42,20 @@ print("orders", api.get("/api/orders/", headers={"X-API-Key": key}).status_code)
 pk = APIKey.objects.get(name="curl").pk
 print("revoke", client.post(f"/accounts/api-keys/{pk}/revoke/").status_code)
 print("after", api.get("/api/whoami/", headers={"Authorization": f"Bearer {key}"}).status_code)
+
+body = {"name": "spa", "scopes": ["orders:read"], "expires_in_days": 30,
+        "password": "a long demo passphrase"}
+made = client.post("/api/auth/api-keys/", body, content_type="application/json")
+print("json create", made.status_code, made["Cache-Control"])
+bearer = {"Authorization": f"Bearer {made.json()['key']}"}
+print("json whoami", api.get("/api/whoami/", headers=bearer).json()["user"])
+print("json by key", api.get("/api/auth/api-keys/", headers=bearer).status_code)
+listed = client.get("/api/auth/api-keys/").json()["api_keys"]
+print("json list", [(k["name"], k["state"]) for k in listed])
+revoked = client.post(f"/api/auth/api-keys/{made.json()['id']}/revoke/", {},
+                      content_type="application/json")
+print("json revoke", revoked.status_code, revoked.json()["state"])
+print("json after", api.get("/api/whoami/", headers=bearer).status_code)
 """
 
 
@@ -57,4 +72,10 @@ def test_personal_keys_end_to_end(tmp_path, monkeypatch) -> None:
         "orders 200",
         "revoke 302",
         "after 401",
+        "json create 201 no-cache, no-store, must-revalidate, private",
+        "json whoami owner",
+        "json by key 403",  # signed out: a key alone is no session
+        "json list [('spa', 'live'), ('curl', 'revoked')]",
+        "json revoke 200 revoked",
+        "json after 401",
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.contrib.auth.signals import user_login_failed
@@ -167,6 +168,20 @@ def test_limit_of_live_keys(signed_in, user, settings):
         "You already have 2 live keys, the most allowed. Revoke one first."
     ]
     assert APIKey.objects.filter(user=user).count() == 4
+
+
+def test_a_key_that_took_the_last_place_meanwhile_is_refused(signed_in, user, settings):
+    """The form passed the limit, then another request took the last place: the flow
+    checks it again under the user's row lock and the page says so."""
+    settings.SECURETOKENS = {**ON, "SELF_SERVICE_API_KEY_LIMIT": 1}
+    APIKey.objects.issue(name="meanwhile", user=user)
+    with mock.patch.object(APIKeyCreateForm, "clean", lambda form: form.cleaned_data):
+        refused = create(signed_in)
+    assert refused.status_code == 200
+    assert refused.context["form"].non_field_errors() == [
+        "You already have 1 live key, the most allowed. Revoke one first."
+    ]
+    assert APIKey.objects.count() == 1
 
 
 # --- sudo mode: a recent password entry, throttled, through authenticate() ----------------

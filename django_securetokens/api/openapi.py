@@ -15,8 +15,15 @@ from typing import Any
 from django.urls import include, path
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
+from rest_framework.settings import api_settings
 
 from .base import SecureTokensAPIView
 from .serializers import INVALID_TOKEN, DetailSerializer
@@ -66,33 +73,64 @@ _SIGNED_OUT: dict[int, OpenApiResponse] = {
 
 
 class SecureTokensViewExtension(OpenApiViewExtension):  # type: ignore[no-untyped-call]
-    """Describes every :class:`~.base.SecureTokensAPIView` from its own attributes."""
+    """Describes every :class:`~.base.SecureTokensAPIView` from its own attributes: the
+    ``POST`` from ``serializer_class`` and ``responses``, and a ``GET``, where a view has
+    one, from ``read_responses``."""
 
     target_class = "django_securetokens.api.base.SecureTokensAPIView"
     match_subclasses = True
 
     def view_replacement(self) -> type[SecureTokensAPIView]:
         view: type[SecureTokensAPIView] = self.target
-        responses: dict[int, Any] = {
-            code: OpenApiResponse(serializer, description=str(description))
-            for code, (serializer, description) in view.responses.items()
-        }
-        responses.update(_ERRORS)
-        # Any request may carry credentials the project's authentication refuses.
-        responses.update(_SIGNED_OUT)
         summary, _, description = inspect.cleandoc(view.__doc__ or "").partition("\n\n")
+        common: dict[str, Any] = {
+            "summary": " ".join(summary.split()),
+            "description": description.strip() or None,
+            "tags": ["securetokens"],
+        }
+        # Any request may carry credentials the project's authentication refuses.
+        methods = {
+            "post": extend_schema(
+                request=view.serializer_class,
+                parameters=_path_parameters(view),
+                responses={**_answers(view.responses), **_ERRORS, **_SIGNED_OUT},
+                **common,
+            )
+        }
+        if "get" in view.http_method_names:
+            # No body to refuse; only the authentication's own failure limit answers 429.
+            read: dict[int, Any] = getattr(view, "read_responses", {})
+            methods["get"] = extend_schema(
+                request=None,
+                responses={
+                    **_answers(read),
+                    status.HTTP_429_TOO_MANY_REQUESTS: _ERRORS[status.HTTP_429_TOO_MANY_REQUESTS],
+                    **_SIGNED_OUT,
+                },
+                **common,
+            )
 
-        @extend_schema(
-            request=view.serializer_class,
-            responses=responses,
-            summary=" ".join(summary.split()),
-            description=description.strip() or None,
-            tags=["securetokens"],
-        )
+        @extend_schema_view(**methods)
         class Described(view):  # type: ignore[valid-type,misc]
             pass
 
         return Described
+
+
+def _path_parameters(view: type[SecureTokensAPIView]) -> list[OpenApiParameter]:
+    # drf-spectacular names a path's "pk" "id" unless the project turns that off.
+    coerce = api_settings.SCHEMA_COERCE_PATH_PK
+    return [
+        OpenApiParameter("id" if coerce and name == "pk" else name, schema, OpenApiParameter.PATH)
+        for name, schema in getattr(view, "path_parameters", {}).items()
+    ]
+
+
+def _answers(responses: dict[int, tuple[Any, Any]]) -> dict[int, OpenApiResponse]:
+    return {
+        code: OpenApiResponse(serializer, description=str(description))
+        for code, (serializer, description) in responses.items()
+    }
 
 
 def get_schema(prefix: str = "api/auth/") -> dict[str, Any]:

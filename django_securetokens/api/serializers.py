@@ -14,18 +14,13 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from django_securetokens.flows import api_keys
+from django_securetokens.flows.common import encodable
+from django_securetokens.models import State
 from django_securetokens.owners import validate_mailbox
 
 #: The one error code of every token or code failure (R-15, R-83).
 INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeError:
-        return False
-    return True
 
 
 class StrictCharField(serializers.CharField):
@@ -39,9 +34,19 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
-        if not _encodable(data):
+        if not encodable(data):
             self.fail("unencodable")
         value: str = super().to_internal_value(data)
+        return value
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An ``IntegerField`` that takes JSON integers only: not ``"30"``, ``30.5`` or ``true``."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        value: int = super().to_internal_value(data)
         return value
 
 
@@ -139,6 +144,27 @@ class EmailChangeSerializer(serializers.Serializer[Any]):
     password = PasswordField()
 
 
+class PersonalKeyCreateSerializer(serializers.Serializer[Any]):
+    """``{"name", "scopes", "expires_in_days", "password"}``: a new personal key, under the
+    rules of :mod:`django_securetokens.flows.api_keys`, and the current password (R-85)."""
+
+    name = StrictCharField(
+        validators=[api_keys.validate_name],
+        help_text=f"1 to {api_keys.NAME_MAX_LENGTH} printable characters.",
+    )
+    scopes = serializers.ListField(
+        child=StrictCharField(),
+        default=list,
+        validators=[api_keys.validate_scopes],
+        help_text="Scopes from `SELF_SERVICE_API_KEY_SCOPES` only; none by default.",
+    )
+    expires_in_days = StrictIntegerField(
+        validators=[api_keys.validate_expires_in_days],
+        help_text="From 1 to `max_days` (`API_KEY_MAX_AGE` in days).",
+    )
+    password = PasswordField()
+
+
 class EmptySerializer(serializers.Serializer[Any]):
     """``{}``: the endpoint takes no fields."""
 
@@ -156,6 +182,48 @@ class VerifiedSerializer(DetailSerializer):
     """``{"detail", "email"}``: the address that was proven."""
 
     email = serializers.EmailField()
+
+
+class PersonalKeySerializer(serializers.Serializer[Any]):
+    """One personal key as its owner sees it: never the secret, never a digest."""
+
+    id = serializers.IntegerField(help_text="The id `api_key_revoke` takes.")
+    name = serializers.CharField()
+    key_id = serializers.CharField(
+        help_text="`<prefix>_<selector>`, the public start of the key, as the page shows it."
+    )
+    scopes = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.ChoiceField(
+        choices=[State.LIVE.value, State.EXPIRED.value, State.REVOKED.value]
+    )
+
+
+class PersonalKeyListSerializer(serializers.Serializer[Any]):
+    """``{"api_keys", "scopes", "limit", "max_days"}``: the user's keys, newest first, and
+    what a new one may be."""
+
+    api_keys = PersonalKeySerializer(many=True)
+    scopes = serializers.ListField(
+        child=serializers.CharField(), help_text="The scopes a new key may grant."
+    )
+    limit = serializers.IntegerField(help_text="How many live keys a user may have.")
+    max_days = serializers.IntegerField(help_text="The longest lifetime of a new key, in days.")
+
+
+class PersonalKeyCreatedSerializer(PersonalKeySerializer):
+    """The new key, with ``key``, its secret, in this answer only."""
+
+    detail = serializers.CharField()
+    key = serializers.CharField(help_text="The whole key. Shown once: it is stored nowhere.")
+
+
+class PersonalKeyRevokedSerializer(PersonalKeySerializer):
+    """The key, now revoked."""
+
+    detail = serializers.CharField()
 
 
 class InvalidTokenSerializer(DetailSerializer):

@@ -1,7 +1,7 @@
 """URLs of the JSON API: ``path("api/auth/", include("django_securetokens.api.urls"))``.
 
-Every endpoint takes ``POST`` with a JSON body; the names are the public contract of
-DESIGN.md ("Public contract (JSON API)").
+Every endpoint takes ``POST`` with a JSON body, and ``api_keys`` also ``GET`` for the list;
+the names are the public contract of DESIGN.md ("Public contract (JSON API)").
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from importlib.util import find_spec
 
 from django.urls import path
 
-from . import email_change, email_verification, login, password_reset
+from . import api_keys, email_change, email_verification, login, password_reset
 
 if find_spec("drf_spectacular"):  # pragma: no branch - the test extra installs it
     # Registers the endpoints' OpenAPI descriptions with drf-spectacular (the openapi extra).
@@ -48,4 +48,10 @@ urlpatterns = [
     ),
     path("login/", login.LoginView.as_view(), name="login"),
     path("login/confirm/", login.LoginConfirmView.as_view(), name="login_confirm"),
+    path("api-keys/", api_keys.APIKeysView.as_view(), name="api_keys"),
+    path(
+        "api-keys/<str:pk>/revoke/",
+        api_keys.APIKeyRevokeView.as_view(),
+        name="api_key_revoke",
+    ),
 ]

@@ -1,5 +1,5 @@
 """What every flow shares: the rate-limit refusal, links in mail, how mail names the site,
-and the transaction that spends a token."""
+the transaction that spends a token, and which text can be encoded."""
 
 from __future__ import annotations
 
@@ -29,6 +29,16 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"rate limited; retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+def encodable(value: str) -> bool:
+    """Whether *value* can be UTF-8 encoded: a lone surrogate, which a JSON body can carry,
+    cannot, and would make a database driver or a password hasher raise (R-73)."""
+    try:
+        value.encode()
+    except UnicodeError:
+        return False
+    return True
 
 
 def limit(entry: Limit, key: str) -> None:

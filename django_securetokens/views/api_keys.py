@@ -1,5 +1,6 @@
 """Personal API keys: a signed-in user lists, creates and revokes their own keys.
 
+The pages over :mod:`django_securetokens.flows.api_keys`, as the JSON endpoints are.
 Opt-in with ``SECURETOKENS["SELF_SERVICE_API_KEYS"]``; while it is off both pages answer 404.
 A new key is shown once, in the response to the POST that created it, on a no-store page:
 it never passes through a redirect, the session or the messages framework (R-06). Creating
@@ -10,13 +11,12 @@ the time of that entry is kept in the session.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect
-from django.utils import timezone
+from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -24,9 +24,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import FormView
 
-from django_securetokens.api_key_forms import APIKeyCreateForm, max_days
+from django_securetokens.api_key_forms import APIKeyCreateForm
 from django_securetokens.conf import setting
-from django_securetokens.models import APIKey
+from django_securetokens.flows import api_keys
 from django_securetokens.views.base import TokenPageMixin
 
 #: Session key holding when the user last re-entered their password (a timestamp, no secret).
@@ -38,7 +38,7 @@ class SelfServiceMixin:
     a site without the feature does not even reveal the URL exists."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not setting("SELF_SERVICE_API_KEYS"):
+        if not api_keys.enabled():
             raise Http404
         response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         return response
@@ -74,12 +74,9 @@ class APIKeysView(SelfServiceMixin, LoginRequiredMixin, TokenPageMixin, FormView
         return kwargs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        now = timezone.now()
-        user: Any = self.request.user  # signed in: LoginRequiredMixin ran first
-        keys = list(APIKey.objects.filter(user=user).order_by("-created_at"))
-        kwargs["api_keys"] = [(key, key.state(now)) for key in keys]
-        kwargs["limit"] = setting("SELF_SERVICE_API_KEY_LIMIT")
-        kwargs["max_days"] = max_days()
+        kwargs["api_keys"] = api_keys.keys(self.request.user)
+        kwargs["limit"] = api_keys.key_limit()
+        kwargs["max_days"] = api_keys.max_days()
         return super().get_context_data(**kwargs)
 
     def form_invalid(self, form: APIKeyCreateForm) -> HttpResponse:
@@ -93,12 +90,16 @@ class APIKeysView(SelfServiceMixin, LoginRequiredMixin, TokenPageMixin, FormView
         if "password" in form.cleaned_data:
             self.request.session[REAUTH_SESSION_KEY] = time.time()
         data = form.cleaned_data
-        api_key, secret = APIKey.objects.issue(
-            data["name"],
-            self.request.user,  # type: ignore[arg-type]
-            timezone.now() + timedelta(days=data["expires_in_days"]),
-            scopes=data.get("scopes", []),
-        )
+        try:
+            api_key, secret = api_keys.create(
+                self.request.user,
+                name=data["name"],
+                scopes=data.get("scopes", []),
+                expires_in_days=data["expires_in_days"],
+            )
+        except ValidationError as error:  # another request took the last free place
+            form.add_error(None, error)
+            return self.form_invalid(form)
         # The page's whole context, frame included: a variable the templates miss makes
         # Django log the context at DEBUG, and this one holds the new key.
         context = self.get_context_data(
@@ -119,6 +120,6 @@ class APIKeyRevokeView(SelfServiceMixin, LoginRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        api_key = get_object_or_404(APIKey, pk=pk, user_id=request.user.pk)
-        api_key.revoke()
+        if api_keys.revoke(request.user, pk) is None:
+            raise Http404
         return redirect("securetokens:api_keys")

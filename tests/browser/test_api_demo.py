@@ -1,5 +1,6 @@
 """The example project's single-page demo (plain HTML and fetch) in headless Chromium: a
-password reset by code and an address verified by code, through the JSON API only.
+password reset by code, an address verified by code and a personal API key created, copied
+and revoked, through the JSON API only.
 
 See ``conftest.py`` here for what it needs, and when it is skipped.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from django_securetokens.models import APIKey
 from tests.conftest import mailed_code_and_link
 from tests.factories import UserFactory
 
@@ -106,3 +108,45 @@ def test_signed_out_verification_is_refused_on_the_page(demo, page):
     page.wait_for_function("document.getElementById('verify-answer').textContent !== ''")
     assert page.locator("#verify-confirm").is_hidden()
     assert "credentials" in page.inner_text("#verify-answer")
+
+
+def test_create_copy_and_revoke_a_personal_key(demo, page, live_server, settings):
+    settings.SECURETOKENS = {
+        **settings.SECURETOKENS,
+        "SELF_SERVICE_API_KEYS": True,
+        "SELF_SERVICE_API_KEY_SCOPES": ["orders:read"],
+    }
+    user = UserFactory(username="keyholder")
+    session = Client()
+    session.force_login(user)
+    cookie = session.cookies["sessionid"]
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(demo)
+    page.fill("#keys-name", "browser")
+    page.fill("#keys-password", "wrong guess")
+    page.click("#keys-create button")
+    page.wait_for_function(
+        "document.getElementById('keys-answer').textContent.includes('incorrectly')"
+    )
+    assert page.locator("#keys-new").is_hidden()
+
+    page.fill("#keys-password", "correct horse battery staple")
+    page.click("#keys-create button")
+    page.wait_for_selector("#keys-new:not([hidden])")
+    secret = page.inner_text("#keys-secret")
+    assert APIKey.objects.authenticate(secret).user == user
+    assert page.input_value("#keys-password") == ""
+    page.click("#keys-copy")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    page.wait_for_selector("#keys-list li")
+    assert "browser (sk_" in page.inner_text("#keys-list") and "live" in page.inner_text(
+        "#keys-list"
+    )
+
+    page.click("#keys-list button")
+    page.wait_for_function("document.getElementById('keys-list').textContent.includes('revoked')")
+    assert "has been revoked" in page.inner_text("#keys-answer")
+    assert APIKey.objects.get().revoked_at is not None

@@ -1,0 +1,65 @@
+"""Personal API keys as plain functions (the pages and the JSON endpoints call these)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from django_securetokens.flows import RateLimited, api_keys
+from django_securetokens.models import APIKey
+
+from .factories import UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "frozen_clock")]
+
+PASSWORD = "correct horse battery staple"  # the factory's
+
+
+@pytest.fixture(autouse=True)
+def _scopes(settings):
+    settings.SECURETOKENS = {"SELF_SERVICE_API_KEY_SCOPES": ["orders:read"]}
+
+
+def test_create_checks_every_rule_itself(user):
+    """A caller that skipped the validators still gets no key outside the rules."""
+    with pytest.raises(ValidationError) as refused:
+        api_keys.create(user, name="\x00", scopes=["admin"], expires_in_days=0)
+    assert set(refused.value.message_dict) == {"name", "scopes", "expires_in_days"}
+    assert not APIKey.objects.exists()
+
+
+def test_create_strips_the_name_and_drops_repeated_scopes(user):
+    api_key, secret = api_keys.create(
+        user, name="  laptop ", scopes=["orders:read"] * 2, expires_in_days=1
+    )
+    assert (api_key.name, api_key.scopes) == ("laptop", ["orders:read"])
+    assert APIKey.objects.authenticate(secret) == api_key
+
+
+@pytest.mark.parametrize("pk", [None, True, -1, 1.0, "1.0", "abc", "\u0663", "1" * 21, b"1"])
+def test_revoke_finds_nothing_for_a_value_that_is_no_key_id(user, pk):
+    APIKey.objects.issue(name="mine", user=user)
+    assert api_keys.revoke(user, pk) is None
+    assert APIKey.objects.get().revoked_at is None
+
+
+def test_revoke_takes_the_id_as_an_int_or_its_digits(user):
+    first, _ = APIKey.objects.issue(name="a", user=user)
+    second, _ = APIKey.objects.issue(name="b", user=user)
+    assert api_keys.revoke(user, first.pk) == first
+    assert api_keys.revoke(user, str(second.pk)) == second
+    assert api_keys.revoke(UserFactory(), first.pk) is None
+    assert not APIKey.objects.live().exists()
+
+
+def test_reauthenticate(user):
+    api_keys.reauthenticate(user, PASSWORD, client="192.0.2.1", request=None)
+    for _ in range(5):
+        with pytest.raises(ValidationError) as wrong:
+            api_keys.reauthenticate(user, "wrong guess", client="192.0.2.1", request=None)
+        assert wrong.value.message_dict == {
+            "password": ["Your password was entered incorrectly. Please enter it again."]
+        }
+    with pytest.raises(RateLimited) as limited:
+        api_keys.reauthenticate(user, PASSWORD, client="192.0.2.1", request=None)
+    assert limited.value.retry_after == 300
