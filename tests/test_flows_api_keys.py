@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from django_securetokens.flows import RateLimited, api_keys, reauth
 from django_securetokens.models import APIKey
@@ -114,3 +116,15 @@ def test_a_right_password_takes_its_count_back(user):
         api_keys.reauthenticate(user, "wrong guess", client="192.0.2.1", request=None)
     with pytest.raises(RateLimited):
         api_keys.reauthenticate(user, PASSWORD, client="192.0.2.1", request=None)
+
+
+def test_a_key_never_outlives_api_key_max_age(user, settings):
+    """Lifetimes are asked in whole days, the shortest being one; a shorter
+    ``API_KEY_MAX_AGE`` still caps the key."""
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "API_KEY_MAX_AGE": timedelta(hours=12)}
+    assert api_keys.max_days() == 1
+    api_key, _ = api_keys.create(user, name="short", scopes=[], expires_in_days=1)
+    assert api_key.expires_at == timezone.now() + timedelta(hours=12)
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "API_KEY_MAX_AGE": None}
+    api_key, _ = api_keys.create(user, name="long", scopes=[], expires_in_days=3650)
+    assert api_key.expires_at == timezone.now() + timedelta(days=3650)

@@ -192,11 +192,14 @@ def create(user: Any, *, name: str, scopes: list[str], expires_in_days: int) -> 
         users = get_user_model()._default_manager.db_manager(alias)
         users.select_for_update().filter(pk=user.pk).first()
         check_limit(user)
+        now = timezone.now()
+        expires_at = now + timedelta(days=expires_in_days)
+        max_age: timedelta | None = setting("API_KEY_MAX_AGE")
+        if max_age is not None:
+            # Users pick whole days, one at the least: a maximum under a day still holds.
+            expires_at = min(expires_at, now + max_age)
         return APIKey.objects.db_manager(alias).issue(
-            name.strip(),
-            user,
-            timezone.now() + timedelta(days=expires_in_days),
-            scopes=list(dict.fromkeys(scopes)),
+            name.strip(), user, expires_at, scopes=list(dict.fromkeys(scopes))
         )
 
 
