@@ -11,6 +11,7 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from django_securetokens.conf import get_policy
 from django_securetokens.exceptions import (
@@ -358,3 +359,23 @@ def test_past_the_failure_cap_found_and_not_found_run_the_same_statements(user):
             SecureToken.objects.verify_code(wrong, purpose="email_verification", user=who)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_consume_that_loses_the_race_to_mark_the_code_used_fails(user, monkeypatch):
+    """R-18: another request used the code between this one's judgement and its conditional
+    UPDATE (a race only a server database runs for real); this one must not win too, and its
+    attempt stays counted."""
+    from django_securetokens import codes
+
+    token, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    mark_used = codes.MARK_USED
+
+    class WonElsewhereFirst:
+        def run(self, manager, **values):
+            SecureToken.objects.filter(pk=token.pk).update(used_at=timezone.now())
+            return mark_used.run(manager, **values)
+
+    monkeypatch.setattr(codes, "MARK_USED", WonElsewhereFirst())
+    with pytest.raises(UsedToken):
+        SecureToken.objects.consume_code(code, P, user=user)
+    assert SecureToken.objects.get(pk=token.pk).attempts == 1

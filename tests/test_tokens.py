@@ -646,3 +646,10 @@ def test_plans_name_their_placeholders_on_sqlite(user):
         assert plan is not None and plan.names is not None
         assert "%s" not in plan.sql.replace("%%", "")
     assert codes._COUNT_ATTEMPT.plan(SecureToken.objects, connections["default"]).names
+
+
+def test_a_statement_whose_placeholders_and_params_differ_keeps_its_own(db):
+    """lookup.named() names nothing it cannot pair with a parameter: the ORM's own path."""
+    from django_securetokens.lookup import named
+
+    assert named("SELECT %s, %s", ["x"], connection) == ("SELECT %s, %s", ["x"], None)
