@@ -211,12 +211,12 @@ class CodeEngine(TokenEngine):
         # An address, when given, must match exactly, compared here rather than by a
         # database collation that may ignore case or accents (R-04).
         if token is None or key is None or (owner.email and token.email != owner.email):
-            # The same statements and HMAC as a real guess, so timing does not tell
-            # whether this owner has a live code.
-            _COUNT_ATTEMPT.run(self, using=alias, now=now, pk=-1, cap=0)  # "attempts < 0": none
-            crypto.digest(DUMMY_KEY, b"", b"", b"", b"", b"")
+            self._as_a_guess(now, alias)
             raise InvalidToken("no live code")
         if not all(allowed):
+            # The code is not even looked at, which the statements must not show either:
+            # the cap is one a guesser can reach.
+            self._as_a_guess(now, alias)
             raise TooManyAttempts("too many failures for this owner and purpose")
         cap = policy.code_max_attempts
         if _COUNT_ATTEMPT.run(self, using=alias, now=now, pk=token.pk, cap=cap) != 1:
@@ -231,6 +231,12 @@ class CodeEngine(TokenEngine):
         if consume and MARK_USED.run(self, using=alias, now=now, pk=token.pk) != 1:
             raise UsedToken("lost a race or no longer live")
         return token
+
+    def _as_a_guess(self, now: datetime, alias: str) -> None:
+        """The statement and HMAC of a judged guess, for a refusal without one, so timing
+        does not tell whether this owner has a live code (R-14)."""
+        _COUNT_ATTEMPT.run(self, using=alias, now=now, pk=-1, cap=0)  # "attempts < 0": none
+        crypto.digest(DUMMY_KEY, b"", b"", b"", b"", b"")
 
     async def aissue_code(self, *args: Any, **kwargs: Any) -> tuple[SecureToken, str]:
         return await sync_to_async(self.issue_code)(*args, **kwargs)

@@ -43,6 +43,10 @@ class Limit:
         """Count one event for *key*; return whether every window still allows it."""
         return ratelimit.hit(self.scope, key, self.rates(), fail_open=self.fail_open)
 
+    def refund(self, key: str) -> None:
+        """Take back one event :meth:`hit` counted for *key*."""
+        ratelimit.refund(self.scope, key, self.rates(), fail_open=self.fail_open)
+
     def exceeded(self, key: str) -> int | None:
         """Without counting: the longest window *key* has filled, or None."""
         return ratelimit.exceeded(self.scope, key, self.rates(), fail_open=self.fail_open)

@@ -263,13 +263,23 @@ def named(
     sql: str, params: list[Any], connection: BaseDatabaseWrapper
 ) -> tuple[str, list[Any], list[str] | None]:
     """``(sql, params, names)``: on SQLite *sql* with ``%(p0)s``-style placeholders and
-    their *names*, in order; elsewhere *sql* as it is and names None."""
+    their *names*, in order; elsewhere, or when the named statement would not reach SQLite
+    as the positional one does, *sql* as it is and names None."""
     pieces = _PLACEHOLDER.split(sql)
     if connection.vendor != "sqlite" or len(pieces) != len(params) + 1:
         return sql, params, None
     names = [f"p{n}" for n in range(len(params))]
     placeholders = [f"%({name})s" for name in names] + [""]
-    return "".join(p + h for p, h in zip(pieces, placeholders, strict=True)), params, names
+    named_sql = "".join(p + h for p, h in zip(pieces, placeholders, strict=True))
+    # The cursor %-formats a named statement but only rewrites "%s" and "%%" in a positional
+    # one, and the ORM leaves a "%" in a quoted name unescaped: the two must send one text.
+    try:
+        same = named_sql % dict.fromkeys(names, "?") == _PLACEHOLDER.sub("?", sql).replace(
+            "%%", "%"
+        )
+    except (ValueError, TypeError, KeyError):
+        same = False
+    return (named_sql, params, names) if same else (sql, params, None)
 
 
 def bind(names: list[str] | None, params: list[Any]) -> list[Any] | dict[str, Any]:

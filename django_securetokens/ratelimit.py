@@ -20,6 +20,7 @@ flood); the log is re-armed once the cache answers again.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import time
@@ -97,6 +98,24 @@ def hit(scope: str, key: str, rates: Rates, *, fail_open: bool = False) -> bool:
         return _cache_failed(scope, error, fail_open)
     _reported.clear()
     return all(results)
+
+
+def refund(scope: str, key: str, rates: Rates, *, fail_open: bool = False) -> None:
+    """Take back one event :func:`hit` counted for *key* in every window of *rates*: a check
+    counted before it ran, so that racing requests could not slip under the limit, that
+    turned out not to be what the limit counts. A window that ended meanwhile, or a cache
+    that fails, keeps its count."""
+    if not rates:
+        return
+    cache = caches[setting("CACHE")]
+    try:
+        for _, seconds in rates:
+            with contextlib.suppress(ValueError):  # no counter: the window ended meanwhile
+                cache.decr(_cache_key(scope, key, seconds))
+    except Exception as error:  # noqa: BLE001 - any backend's outage, see limits
+        _cache_failed(scope, error, fail_open)
+        return
+    _reported.clear()
 
 
 def exceeded(scope: str, key: str, rates: Rates, *, fail_open: bool = False) -> int | None:

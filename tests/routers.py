@@ -34,3 +34,13 @@ class TokensElsewhereRouter:
 
     def db_for_write(self, model, **hints):
         return "tokens" if model._meta.app_label == "django_securetokens" else None
+
+
+class ElsewhereRouter:
+    """Reads and writes everything in ``other``: a site whose primary is not ``default``."""
+
+    def db_for_read(self, model, **hints):
+        return "other"
+
+    def db_for_write(self, model, **hints):
+        return "other"

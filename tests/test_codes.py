@@ -11,7 +11,9 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from django_securetokens.conf import get_policy
 from django_securetokens.exceptions import (
     ExpiredToken,
     InvalidToken,
@@ -20,7 +22,7 @@ from django_securetokens.exceptions import (
     TooManyAttempts,
     UsedToken,
 )
-from django_securetokens.models import SecureToken
+from django_securetokens.models import SecureToken, TokenSlot
 
 from .conftest import slot_of
 from .factories import UserFactory
@@ -338,3 +340,42 @@ def test_not_found_and_found_code_paths_run_the_same_statements(user):
             SecureToken.objects.verify_code(wrong, purpose="email_verification", user=who)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_past_the_failure_cap_found_and_not_found_run_the_same_statements(user):
+    """R-14 once the owner's failures reach CODE_MAX_FAILURES (R-33), which any guesser can
+    bring about: the refusal's statements must not tell whether a code is pending either,
+    nor so whether the password-reset form's address has an account."""
+    other = UserFactory()
+    SecureToken.objects.issue(other, purpose="email_verification")  # a slot, no code
+    _, code = SecureToken.objects.issue_code(user=user, purpose="email_verification")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    cap = get_policy("email_verification").code_max_failures
+    for who in (user, other):
+        TokenSlot.objects.filter(pk=slot_of(who, "email_verification").pk).update(failures=cap)
+    counts = []
+    for who in (user, other):
+        with CaptureQueriesContext(connection) as queries, pytest.raises(TokenError):
+            SecureToken.objects.verify_code(wrong, purpose="email_verification", user=who)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_a_consume_that_loses_the_race_to_mark_the_code_used_fails(user, monkeypatch):
+    """R-18: another request used the code between this one's judgement and its conditional
+    UPDATE (a race only a server database runs for real); this one must not win too, and its
+    attempt stays counted."""
+    from django_securetokens import codes
+
+    token, code = SecureToken.objects.issue_code(user=user, purpose=P)
+    mark_used = codes.MARK_USED
+
+    class WonElsewhereFirst:
+        def run(self, manager, **values):
+            SecureToken.objects.filter(pk=token.pk).update(used_at=timezone.now())
+            return mark_used.run(manager, **values)
+
+    monkeypatch.setattr(codes, "MARK_USED", WonElsewhereFirst())
+    with pytest.raises(UsedToken):
+        SecureToken.objects.consume_code(code, P, user=user)
+    assert SecureToken.objects.get(pk=token.pk).attempts == 1

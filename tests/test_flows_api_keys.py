@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from django_securetokens.flows import RateLimited, api_keys
+from django_securetokens.flows import RateLimited, api_keys, reauth
 from django_securetokens.models import APIKey
 
 from .factories import UserFactory
@@ -63,3 +69,62 @@ def test_reauthenticate(user):
     with pytest.raises(RateLimited) as limited:
         api_keys.reauthenticate(user, PASSWORD, client="192.0.2.1", request=None)
     assert limited.value.retry_after == 300
+
+
+def test_racing_wrong_passwords_stop_at_the_limit(user, monkeypatch):
+    """R-79: a check is counted before the password is looked at (R-20's rule), so requests
+    that race, each from its own client, cannot all pass under the per-user limit while the
+    hasher works on the first of them."""
+    checked = []
+    lock = threading.Lock()
+
+    def slow_and_wrong(request, **credentials):
+        with lock:
+            checked.append(credentials["username"])
+        time.sleep(0.2)  # a password hasher's time
+        return None
+
+    monkeypatch.setattr(reauth, "authenticate", slow_and_wrong)
+    barrier = threading.Barrier(20)
+    outcomes = []
+
+    def attempt(i):
+        barrier.wait()
+        try:
+            api_keys.reauthenticate(user, "wrong guess", client=f"192.0.2.{i}", request=None)
+        except (ValidationError, RateLimited) as error:
+            with lock:
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) == 5  # SELF_SERVICE_REAUTH_RATE_PER_USER
+    assert Counter(outcomes) == {"ValidationError": 5, "RateLimited": 15}
+
+
+def test_a_right_password_takes_its_count_back(user):
+    """Only wrong passwords fill the limit, though every check is counted while it runs."""
+    for _ in range(4):
+        with pytest.raises(ValidationError):
+            api_keys.reauthenticate(user, "wrong guess", client="192.0.2.1", request=None)
+    for _ in range(3):
+        api_keys.reauthenticate(user, PASSWORD, client="192.0.2.1", request=None)
+    with pytest.raises(ValidationError):
+        api_keys.reauthenticate(user, "wrong guess", client="192.0.2.1", request=None)
+    with pytest.raises(RateLimited):
+        api_keys.reauthenticate(user, PASSWORD, client="192.0.2.1", request=None)
+
+
+def test_a_key_never_outlives_api_key_max_age(user, settings):
+    """Lifetimes are asked in whole days, the shortest being one; a shorter
+    ``API_KEY_MAX_AGE`` still caps the key."""
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "API_KEY_MAX_AGE": timedelta(hours=12)}
+    assert api_keys.max_days() == 1
+    api_key, _ = api_keys.create(user, name="short", scopes=[], expires_in_days=1)
+    assert api_key.expires_at == timezone.now() + timedelta(hours=12)
+    settings.SECURETOKENS = {**settings.SECURETOKENS, "API_KEY_MAX_AGE": None}
+    api_key, _ = api_keys.create(user, name="long", scopes=[], expires_in_days=3650)
+    assert api_key.expires_at == timezone.now() + timedelta(days=3650)

@@ -18,12 +18,14 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from django_securetokens.exceptions import InvalidToken, RevokedToken, UsedToken
+from django_securetokens.flows import api_keys
 from django_securetokens.models import APIKey, SecureToken, State, TokenSlot
 
 from .conftest import flip_last
@@ -183,6 +185,23 @@ def test_a_revoked_key_is_refused_though_the_replica_still_shows_it_live(user):
         APIKey.objects.authenticate(secret)
 
 
+def test_personal_keys_are_counted_made_listed_and_revoked_where_the_router_writes(user, settings):
+    """R-85 with a replica: the live-key limit is judged where the keys are written, under
+    the owner's row lock there, and the list and revocation see a key made a moment ago."""
+    settings.SECURETOKENS = {"SELF_SERVICE_API_KEY_LIMIT": 2}
+    replicate(user)
+    with statements() as sent:
+        first, _ = api_keys.create(user, name="one", scopes=[], expires_in_days=1)
+        second, _ = api_keys.create(user, name="two", scopes=[], expires_in_days=1)
+        with pytest.raises(ValidationError) as refused:
+            api_keys.create(user, name="three", scopes=[], expires_in_days=1)
+        assert [key for key, _ in api_keys.keys(user)] == [second, first]
+        assert api_keys.revoke(user, first.pk) == first
+    assert refused.value.code == "limit"
+    assert_only(sent, "default")
+    assert on("default", APIKey).get(pk=first.pk).state() == State.REVOKED
+
+
 @pytest.mark.usefixtures("mail_now", "fresh_cache")
 def test_a_password_reset_runs_its_tokens_on_the_primary(client):
     """The whole flow in a browser, the account replicated long ago: the link mailed a
@@ -247,6 +266,16 @@ def test_every_statement_of_a_key_manager_bound_to_other_goes_to_other(other_use
         keys.revoke_secret(leaked)
     assert {name for name, sql in sent.items() if sql} == {"other"}
     assert on("other", APIKey).get(pk=key.pk).last_used_at is not None
+
+
+def test_a_personal_key_is_made_in_a_transaction_where_the_router_writes(other_user, settings):
+    """The user's row lock and the limit's count share one transaction with the new key, on
+    the database the router writes them to, though it is not ``default``."""
+    settings.DATABASE_ROUTERS = ["tests.routers.ElsewhereRouter"]
+    with statements() as sent:
+        api_keys.create(other_user, name="ci", scopes=[], expires_in_days=1)
+    assert_only(sent, "other")
+    assert on("other", APIKey).get().user == other_user
 
 
 @pytest.mark.parametrize("model", [SecureToken, APIKey])

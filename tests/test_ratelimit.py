@@ -55,6 +55,26 @@ def test_exceeded_peeks_without_counting_and_names_the_longest_full_window():
     assert ratelimit.exceeded("t", "other", rates) is None
 
 
+@pytest.mark.usefixtures("frozen_clock")
+def test_refund_takes_back_one_event_in_every_window():
+    rates = ((2, 60), (3, 3600))
+    ratelimit.hit("r", "k", rates)
+    ratelimit.hit("r", "k", rates)
+    assert ratelimit.exceeded("r", "k", rates) == 60
+    ratelimit.refund("r", "k", rates)
+    assert ratelimit.exceeded("r", "k", rates) is None
+    assert ratelimit.hit("r", "k", rates)  # the minute's 2nd, the hour's 3rd
+    assert not ratelimit.hit("r", "k", rates)
+
+
+def test_refund_without_a_counter_rates_or_cache_changes_nothing(settings):
+    ratelimit.refund("r", "never counted", MINUTE)  # as when the window ended meanwhile
+    assert ratelimit.exceeded("r", "never counted", MINUTE) is None
+    ratelimit.refund("off", "k", None)
+    settings.CACHES = {alias: {"BACKEND": "tests.faults.DownCache"} for alias in settings.CACHES}
+    ratelimit.refund("r", "k", MINUTE, fail_open=True)
+
+
 @pytest.mark.parametrize(("fail_open", "expected"), [(True, None), (False, 3600)])
 def test_a_cache_outage_fails_open_or_closed_as_asked(settings, fail_open, expected):
     settings.CACHES = {alias: {"BACKEND": "tests.faults.DownCache"} for alias in settings.CACHES}

@@ -611,3 +611,45 @@ def test_every_conditional_update_compiles_on_this_database(user):
         plan = update.plan(manager, wrapper)
         assert plan is not None and plan.sql.startswith("UPDATE")
         assert all(positions for _, _, positions in plan.slots)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="plans name placeholders on SQLite")
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT %s AS \"50%%\", '%%s'",  # "%" as the ORM escapes it
+        'SELECT %s AS "100%"',  # quoted names are not escaped
+        'SELECT %s AS "%(p0)s"',
+    ],
+)
+def test_named_placeholders_send_sqlite_what_the_positional_ones_do(sql):
+    """lookup.named(): a compiled statement reaches SQLite as Django's own "%s" path sends
+    it, whatever "%" signs it holds; else the plan keeps positional placeholders."""
+    from django_securetokens.lookup import bind, named
+
+    statement, params, names = named(sql, ["x"], connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["x"])
+        expected = cursor.fetchone(), [column[0] for column in cursor.description]
+        cursor.execute(statement, bind(names, params))
+        assert (cursor.fetchone(), [column[0] for column in cursor.description]) == expected
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="plans name placeholders on SQLite")
+def test_plans_name_their_placeholders_on_sqlite(user):
+    from django.db import connections
+
+    from django_securetokens import codes, tokens
+
+    for lookup in (tokens._BY_SELECTOR, codes._BY_OWNER):
+        plan = lookup.plan(SecureToken.objects, connections["default"])
+        assert plan is not None and plan.names is not None
+        assert "%s" not in plan.sql.replace("%%", "")
+    assert codes._COUNT_ATTEMPT.plan(SecureToken.objects, connections["default"]).names
+
+
+def test_a_statement_whose_placeholders_and_params_differ_keeps_its_own(db):
+    """lookup.named() names nothing it cannot pair with a parameter: the ORM's own path."""
+    from django_securetokens.lookup import named
+
+    assert named("SELECT %s, %s", ["x"], connection) == ("SELECT %s, %s", ["x"], None)

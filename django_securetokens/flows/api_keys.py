@@ -29,7 +29,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +38,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens import limits
 from django_securetokens.conf import setting
+from django_securetokens.databases import write_alias
 from django_securetokens.models import APIKey, State
 
 from . import reauth
@@ -86,16 +87,22 @@ def key_limit() -> int:
     return most
 
 
+def _keys() -> models.QuerySet[APIKey]:
+    # Where the routers write keys, reads included: a replica may not yet show a key made
+    # a moment ago, to the list, to revocation, or to the limit (see databases).
+    return APIKey.objects.using(write_alias(APIKey.objects))
+
+
 def keys(user: Any) -> list[tuple[APIKey, State]]:
     """Every key of *user*, newest first, each with its :class:`~.models.State` now."""
     now = timezone.now()
-    found = APIKey.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
+    found = _keys().filter(user_id=user.pk).order_by("-created_at", "-pk")
     return [(api_key, api_key.state(now)) for api_key in found]
 
 
 def live_keys(user: Any) -> int:
     """How many of *user*'s keys are neither revoked nor expired."""
-    found = APIKey.objects.filter(user_id=user.pk, revoked_at__isnull=True)
+    found = _keys().filter(user_id=user.pk, revoked_at__isnull=True)
     return found.exclude(expires_at__lte=timezone.now()).count()
 
 
@@ -177,15 +184,22 @@ def create(user: Any, *, name: str, scopes: list[str], expires_in_days: int) -> 
             errors[field] = error
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
+    # One database for the lock, the count and the key: where the routers write keys, which
+    # the checks hold to the user model's (securetokens.E030).
+    alias = write_alias(APIKey.objects)
+    with transaction.atomic(using=alias):
         # The user's row is the lock: two requests cannot both see room for one more key.
-        get_user_model()._default_manager.select_for_update().filter(pk=user.pk).first()
+        users = get_user_model()._default_manager.db_manager(alias)
+        users.select_for_update().filter(pk=user.pk).first()
         check_limit(user)
-        return APIKey.objects.issue(
-            name.strip(),
-            user,
-            timezone.now() + timedelta(days=expires_in_days),
-            scopes=list(dict.fromkeys(scopes)),
+        now = timezone.now()
+        expires_at = now + timedelta(days=expires_in_days)
+        max_age: timedelta | None = setting("API_KEY_MAX_AGE")
+        if max_age is not None:
+            # Users pick whole days, one at the least: a maximum under a day still holds.
+            expires_at = min(expires_at, now + max_age)
+        return APIKey.objects.db_manager(alias).issue(
+            name.strip(), user, expires_at, scopes=list(dict.fromkeys(scopes))
         )
 
 
@@ -197,7 +211,7 @@ def revoke(user: Any, pk: object) -> APIKey | None:
         pk = int(pk)
     if not isinstance(pk, int) or isinstance(pk, bool) or pk < 0:
         return None
-    api_key = APIKey.objects.filter(pk=pk, user_id=user.pk).first()
+    api_key = _keys().filter(pk=pk, user_id=user.pk).first()
     if api_key is not None:
         api_key.revoke()
     return api_key

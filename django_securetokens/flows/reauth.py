@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens.limits import Limit
 
-from .common import RateLimited, encodable
+from .common import encodable, limit
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
@@ -49,20 +49,22 @@ def check_password(
     ``user_login_failed`` fires and the project's backends (lockouts included) see every
     wrong guess, which counts once against both limits.
 
-    :raises RateLimited: over a limit; nothing was checked or counted.
+    :raises RateLimited: over a limit; the password was not looked at.
     :raises WrongPassword: the password is not *user*'s (or cannot be, R-73).
     """
     per_user, per_client = limits
     counted = ((per_user, str(user.pk)), (per_client, client))
-    waits = [wait for limit, key in counted if (wait := limit.exceeded(key)) is not None]
-    if waits:
-        raise RateLimited(max(waits))
+    # Each check is counted before the password is looked at, as every guess is (R-20), so
+    # requests that race cannot all be judged while the hasher works on the first; a right
+    # password takes its count back, and the limits hold wrong ones only.
+    for entry, key in counted:
+        limit(entry, key)
     found = None
     # A lone surrogate cannot be UTF-8 encoded, so Django's hashers would raise
     # UnicodeEncodeError (an HTTP 500); no stored password can contain one (R-73).
     if encodable(password):
         found = authenticate(request, username=user.get_username(), password=password)
     if found is None or found.pk != user.pk:
-        for limit, key in counted:
-            limit.hit(key)
         raise WrongPassword
+    for entry, key in counted:
+        entry.refund(key)
