@@ -22,7 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
-from django.db import close_old_connections, transaction
+from django.contrib.auth import get_user_model
+from django.db import close_old_connections, router, transaction
 from django.utils import translation
 from django.utils.module_loading import import_string
 
@@ -74,13 +75,20 @@ def enqueue(func: Callable[..., Any], *, language: str | None = None, **kwargs: 
     sender(name_of(func), {**kwargs, "language": language or translation.get_language()})
 
 
+def after_commit(job: Callable[[], object]) -> None:
+    """Run *job* once the current transaction on the users' database commits (at once
+    outside one). The job looks up the rows the request wrote, a new account or address,
+    and the app's tables live with the users (check E030), which need not be ``default``."""
+    transaction.on_commit(job, using=router.db_for_write(get_user_model()))
+
+
 def run_now(name: str, kwargs: dict[str, Any]) -> None:
     """A sender that runs the job in the request, after commit.
 
     For tests and debugging only: the response then waits for the mail server, and its
     timing tells whether an account exists (R-36).
     """
-    transaction.on_commit(lambda: run_job(name, kwargs))
+    after_commit(lambda: run_job(name, kwargs))
 
 
 def run_in_thread(name: str, kwargs: dict[str, Any]) -> None:
@@ -90,7 +98,7 @@ def run_in_thread(name: str, kwargs: dict[str, Any]) -> None:
     server delays mail, never responses. Python finishes queued jobs before a normal exit,
     but a killed process loses them; use a task queue when that matters.
     """
-    transaction.on_commit(lambda: _submit(name, kwargs))
+    after_commit(lambda: _submit(name, kwargs))
 
 
 def _submit(name: str, kwargs: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from django_securetokens import tasks
 from django_securetokens.exceptions import InvalidToken, RevokedToken, UsedToken
 from django_securetokens.flows import api_keys
 from django_securetokens.models import APIKey, SecureToken, State, TokenSlot
@@ -276,6 +277,34 @@ def test_a_personal_key_is_made_in_a_transaction_where_the_router_writes(other_u
         api_keys.create(other_user, name="ci", scopes=[], expires_in_days=1)
     assert_only(sent, "other")
     assert on("other", APIKey).get().user == other_user
+
+
+RAN: list[str] = []
+
+
+@tasks.task
+def record(word: str) -> None:
+    """A job that notes it ran."""
+    RAN.append(word)
+
+
+@pytest.mark.parametrize("sender", [tasks.run_now, tasks.run_in_thread])
+def test_a_mail_job_waits_for_the_transaction_on_the_users_database(
+    settings, sender, django_capture_on_commit_callbacks
+):
+    """A job looks up rows the request wrote: it waits for their database to commit, which
+    on this site is not ``default``."""
+    settings.DATABASE_ROUTERS = ["tests.routers.ElsewhereRouter"]
+    RAN.clear()
+    with (
+        django_capture_on_commit_callbacks(using="default") as on_default,
+        django_capture_on_commit_callbacks(using="other", execute=True) as on_other,
+    ):
+        sender(tasks.name_of(record), {"word": "committed"})
+        assert tasks.join(timeout=5)
+        assert RAN == []  # not before the commit
+    assert tasks.join(timeout=5)
+    assert (len(on_default), len(on_other), RAN) == (0, 1, ["committed"])
 
 
 @pytest.mark.parametrize("model", [SecureToken, APIKey])

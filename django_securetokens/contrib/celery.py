@@ -14,9 +14,8 @@ import functools
 from typing import Any
 
 from celery import shared_task
-from django.db import transaction
 
-from django_securetokens.tasks import run_job
+from django_securetokens.tasks import after_commit, run_job
 
 #: The Celery task, named ``django_securetokens.run_job`` whatever module path it is found
 #: under. It is acknowledged only once it has run, so a worker that dies mid-job leaves the
@@ -29,4 +28,4 @@ securetokens_job: Any = shared_task(
 def enqueue(name: str, kwargs: dict[str, Any]) -> None:
     """The ``EMAIL_SENDER``: publish the job once the request's transaction commits, so a
     rolled-back request queues nothing and a worker never looks for rows not yet written."""
-    transaction.on_commit(functools.partial(securetokens_job.delay, name, kwargs))
+    after_commit(functools.partial(securetokens_job.delay, name, kwargs))

@@ -13,9 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from django.db import transaction
-
-from django_securetokens.tasks import run_job
+from django_securetokens.tasks import after_commit, run_job
 
 try:
     from django.tasks import task
@@ -32,4 +30,4 @@ def securetokens_job(name: str, kwargs: dict[str, Any]) -> None:
 def enqueue(name: str, kwargs: dict[str, Any]) -> None:
     """The ``EMAIL_SENDER``: queue the job once the request's transaction commits, so a
     rolled-back request queues nothing and a worker never looks for rows not yet written."""
-    transaction.on_commit(functools.partial(securetokens_job.enqueue, name, kwargs))
+    after_commit(functools.partial(securetokens_job.enqueue, name, kwargs))
