@@ -479,3 +479,41 @@ def test_revoke_takes_an_empty_object_only(client, api_key):
 def test_non_ascii_names_are_fine(client):
     assert create(client, name="clé ✓ 鍵").status_code == 201
     assert APIKey.objects.get().name == "clé ✓ 鍵"
+
+
+def test_an_error_report_after_the_key_is_made_shows_it_nowhere(user, monkeypatch):
+    """R-46: a failure once the new key exists (here, building the answer) must not put the
+    key into Django's error report, in any frame of the app's code."""
+    import sys
+
+    from django.views.debug import ExceptionReporter
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from django_securetokens.api import api_keys as endpoint
+
+    made = []
+    create_key = endpoint.api_keys.create
+
+    def recording(*args, **kwargs):
+        made.append(create_key(*args, **kwargs))
+        return made[-1]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(endpoint.api_keys, "create", recording)
+    monkeypatch.setattr(endpoint, "Response", broken)
+    body = {"name": "laptop", "scopes": [], "expires_in_days": 1, "password": PASSWORD}
+    request = APIRequestFactory().post(url("api_keys"), body, format="json")
+    force_authenticate(request, user=user)
+    try:
+        APIKeysView.as_view()(request)
+    except RuntimeError:
+        data = ExceptionReporter(request, *sys.exc_info()).get_traceback_data()
+    else:  # pragma: no cover - the patched step always raises
+        pytest.fail("no error")
+
+    ours = [f for f in data["frames"] if "django_securetokens" in f["filename"]]
+    assert {f["function"] for f in ours} >= {"post"}
+    [(_, secret)] = made
+    assert secret not in repr([f["vars"] for f in ours])

@@ -121,7 +121,7 @@ class APIKeysView(PersonalKeysAPIView):
             }
         )
 
-    @sensitive_variables("data", "secret")
+    @sensitive_variables("data", "secret", "body")
     def post(self, request: Request) -> Response:
         data = self.validated(request)
         user = request.user
