@@ -195,3 +195,18 @@ def login_failures():
     user_login_failed.connect(receiver)
     yield seen
     user_login_failed.disconnect(receiver)
+
+
+def failure_report(call, request) -> dict:
+    """What Django's error report would show of *call* failing for *request*: the
+    traceback data of :class:`~django.views.debug.ExceptionReporter`, frames and their
+    variables as filtered for the report."""
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - whatever the injected fault raised
+        return ExceptionReporter(request, *sys.exc_info()).get_traceback_data()
+    pytest.fail("the call did not fail")  # pragma: no cover - the tests inject a fault
