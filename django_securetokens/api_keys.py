@@ -244,6 +244,7 @@ class APIKeyManager(models.Manager["APIKey"]):
     async def aissue(self, *args: Any, **kwargs: Any) -> tuple[APIKey, str]:
         return await sync_to_async(self.issue)(*args, **kwargs)
 
+    @sensitive_variables("secret")
     async def aauthenticate(self, secret: object) -> APIKey:
         return await sync_to_async(self.authenticate)(secret)
 

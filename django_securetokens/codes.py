@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .models import SecureToken
 
 
+@sensitive_variables("code")
 def _code_digest(key: bytes, salt: bytes, token: SecureToken, code: str) -> bytes:
     owner = owner_key(token.user_id, token.email)
     return crypto.digest(
@@ -108,6 +109,7 @@ class CodeEngine(TokenEngine):
             make_secret=make_secret,
         )
 
+    @sensitive_variables("code")
     def verify_code(
         self,
         code: object,
@@ -128,6 +130,7 @@ class CodeEngine(TokenEngine):
         """
         return self._judge_code(code, purpose, user, email, consume=False)
 
+    @sensitive_variables("code")
     def consume_code(
         self,
         code: object,

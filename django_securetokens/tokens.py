@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .models import SecureToken
 
 
+@sensitive_variables("verifier")
 def _link_digest(key: bytes, token: SecureToken, verifier: str) -> bytes:
     """Binds the selector, the owner and the address: a row edited to point at another user
     or address no longer verifies, so write access to the table cannot redirect a token."""

@@ -358,3 +358,38 @@ def test_no_secret_is_left_anywhere_after_every_flow(settings, caplog):
                 hits.append(f"code {code} in {place}")
     assert hits == [], "\n".join(hits)
     assert started <= timezone.now()
+
+
+def test_every_function_that_holds_a_secret_hides_it_from_error_reports():
+    """R-46: a parameter named for a secret (a link's secret, a code, a verifier) is hidden
+    from Django's error report in every function of the package that takes one, so a fault
+    anywhere below it (a database error, a broken template) cannot report it. crypto and
+    recipes import no Django (their callers hide the values); management commands print
+    tracebacks without variables."""
+    import ast
+    from pathlib import Path
+
+    import django_securetokens
+
+    package = Path(django_securetokens.__file__).parent
+    exempt = {"crypto.py", "recipes.py"}
+    held = ("secret", "code", "verifier")
+    bare = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name in exempt or {"migrations", "management"} & set(path.parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            names = [a.arg for a in (*node.args.args, *node.args.kwonlyargs) if a.arg in held]
+            hidden = " ".join(
+                ast.unparse(d)
+                for d in node.decorator_list
+                if "sensitive_variables" in ast.unparse(d)
+            )
+            bare += [
+                f"{path.name}:{node.lineno} {node.name}({n})"
+                for n in names
+                if repr(n) not in hidden and f'"{n}"' not in hidden
+            ]
+    assert bare == []

@@ -24,7 +24,7 @@ from django_securetokens.exceptions import (
 )
 from django_securetokens.models import SecureToken, TokenSlot
 
-from .conftest import slot_of
+from .conftest import failure_report, slot_of
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -367,3 +367,24 @@ def test_a_consume_that_loses_the_race_to_mark_the_code_used_fails(user, monkeyp
     with pytest.raises(UsedToken):
         SecureToken.objects.consume_code(code, P, user=user)
     assert SecureToken.objects.get(pk=token.pk).attempts == 1
+
+
+@pytest.mark.parametrize("operation", ["verify_code", "consume_code"])
+def test_an_error_report_of_a_failing_guess_shows_the_code_in_no_frame(
+    code_token, user, rf, operation, monkeypatch
+):
+    """R-46: a fault while a code is judged (here, normalising it) must not put the code into
+    Django's error report through any frame of the engine, the public method's included."""
+    from django_securetokens import crypto
+
+    _, code = code_token
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(crypto, "normalize_code", broken)
+    judge = getattr(SecureToken.objects, operation)
+    report = failure_report(lambda: judge(code, purpose=P, user=user), rf.get("/"))
+    ours = [f for f in report["frames"] if "django_securetokens" in f["filename"]]
+    assert {f["function"] for f in ours} >= {operation, "_count_and_judge"}
+    assert code not in repr([f["vars"] for f in ours])

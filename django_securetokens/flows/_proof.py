@@ -107,6 +107,7 @@ def send_proof(
     logger.info("Verification mail (%s) for user %s sent: %s", purpose, user_pk, sent)
 
 
+@sensitive_variables("secret")
 def verify(purpose: str, secret: object, *, client: str) -> SecureToken:
     """The live token of the link *secret*; see ``email_verification.verify``."""
     limit(limits.VERIFICATION_CONFIRM, client)

@@ -62,6 +62,7 @@ def link(flow: str, url_name: str, secret: str, origin: str) -> str:
     return origin + reverse(url_name, kwargs={"token": secret})
 
 
+@sensitive_variables("code")
 def format_code(code: str) -> str:
     """Split a code in two for reading aloud and typing: ``"123456"`` → ``"123 456"``."""
     middle = len(code) // 2

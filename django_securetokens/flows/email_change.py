@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens.conf import EMAIL_CHANGE
 from django_securetokens.emails import render_email, send_email
@@ -50,12 +51,14 @@ def request(
     )
 
 
+@sensitive_variables("secret")
 def verify(secret: object, *, client: str) -> SecureToken:
     """The live email-change token of the link *secret*; nothing is used. Raises as
     :func:`.email_verification.verify`; check :func:`may_complete` before completing."""
     return _proof.verify(PURPOSE, secret, client=client)
 
 
+@sensitive_variables("code")
 def verify_code(code: object, *, email: str, user: AbstractBaseUser, client: str) -> SecureToken:
     """The live code *code* matches for *user* and the new address *email*. Raises as
     :func:`.email_verification.verify_code`."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.views.decorators.debug import sensitive_variables
 
 from django_securetokens.conf import EMAIL_VERIFICATION
 from django_securetokens.models import SecureToken
@@ -65,6 +66,7 @@ def request(
     )
 
 
+@sensitive_variables("secret")
 def verify(secret: object, *, client: str) -> SecureToken:
     """The live verification token of the link *secret*; nothing is used.
 
@@ -74,6 +76,7 @@ def verify(secret: object, *, client: str) -> SecureToken:
     return _proof.verify(PURPOSE, secret, client=client)
 
 
+@sensitive_variables("code")
 def verify_code(
     code: object, *, email: str, user: AbstractBaseUser | None = None, client: str
 ) -> SecureToken:

@@ -111,6 +111,7 @@ def send_login(*, email: str, origin: str, next_url: str | None) -> None:
     logger.info("Sign-in mail for user %s sent: %s", user.pk, sent)
 
 
+@sensitive_variables("secret")
 def verify(secret: object, *, client: str) -> SecureToken:
     """The live sign-in token of the link *secret*; nothing is used (mail scanners open
     links, so only :func:`sign_in` spends it).

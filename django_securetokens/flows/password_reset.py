@@ -123,6 +123,7 @@ def _queue(origin: str, language: str | None, options: MailOptions | None, **tar
 # --- verify ------------------------------------------------------------------------------
 
 
+@sensitive_variables("secret")
 def verify(secret: object, *, client: str, purpose: str = PASSWORD_RESET) -> SecureToken:
     """The live reset token of the link *secret*; nothing is consumed (R-21).
 
@@ -184,6 +185,7 @@ def reference(token: SecureToken) -> dict[str, Any]:
     return {"pk": token.pk, "reference": SecureToken.objects.reference(token)}
 
 
+@sensitive_variables("code")
 def _exchange(code: SecureToken) -> SecureToken:
     with spending(code) as tokens:
         tokens.use(code)

@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import FormView
 
 from django_securetokens.conf import EMAIL_CHANGE
@@ -71,6 +71,7 @@ class EmailChangeConfirmView(EmailVerificationConfirmView):
 
     title = _("Confirm your new email address")
 
+    @sensitive_variables("secret")
     def verify(self, secret: str) -> SecureToken:
         return email_change.verify(secret, client=client_key(self.request))
 

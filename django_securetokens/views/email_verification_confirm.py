@@ -12,6 +12,7 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_variables
 from django.views.generic import TemplateView
 
 from django_securetokens.exceptions import TokenError
@@ -60,6 +61,7 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
         self.referrer_policy = "no-referrer"  # the next page is not told the token URL
         return HttpResponseRedirect(safe_next(request, next_url) or str(self.success_url))
 
+    @sensitive_variables("secret")
     def check_token(self, secret: str) -> SecureToken | HttpResponse:
         """The live token for *secret*, or the response that refuses it."""
         try:
@@ -69,6 +71,7 @@ class EmailVerificationConfirmView(TokenPageMixin, TemplateView):
         except TokenError:
             return self.invalid()
 
+    @sensitive_variables("secret")
     def verify(self, secret: str) -> SecureToken:
         return email_verification.verify(secret, client=client_key(self.request))
 

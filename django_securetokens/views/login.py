@@ -17,7 +17,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import FormView
 
 from django_securetokens.conf import setting
@@ -146,6 +146,7 @@ class LoginConfirmView(PasswordlessLoginMixin, EmailVerificationConfirmView):
     def success_url(self) -> str:  # type: ignore[override]
         return resolve_url(settings.LOGIN_REDIRECT_URL)
 
+    @sensitive_variables("secret")
     def verify(self, secret: str) -> SecureToken:
         return flow.verify(secret, client=client_key(self.request))
 
