@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -67,3 +68,14 @@ def browser(monkeypatch):
         finally:
             chromium.close()
             connections.close_all()
+
+
+EXAMPLE_TEMPLATES = (
+    Path(__file__).resolve().parents[2] / "example_project" / "example_project" / "templates"
+)
+
+
+def serve_example_pages(settings, urlconf: str) -> None:
+    """Serve *urlconf* with the example project's own templates in front of the app's."""
+    settings.ROOT_URLCONF = urlconf
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [EXAMPLE_TEMPLATES]}]

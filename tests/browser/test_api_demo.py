@@ -8,7 +8,6 @@ See ``conftest.py`` here for what it needs, and when it is skipped.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -17,21 +16,16 @@ from django_securetokens.models import APIKey
 from tests.conftest import mailed_code_and_link
 from tests.factories import UserFactory
 
-from .conftest import BROWSER_TESTS
+from .conftest import BROWSER_TESTS, serve_example_pages
 from .test_password_reset_flow import wait_for_mail
 
 pytestmark = [*BROWSER_TESTS, pytest.mark.django_db(transaction=True)]
-
-TEMPLATES = (
-    Path(__file__).resolve().parents[2] / "example_project" / "example_project" / "templates"
-)
 
 
 @pytest.fixture
 def demo(settings, live_server):
     """The live server with the demo page at /demo/, as the example project has it."""
-    settings.ROOT_URLCONF = "tests.browser.demo_urls"
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [TEMPLATES]}]
+    serve_example_pages(settings, "tests.browser.demo_urls")
     settings.SECURETOKENS = {**settings.SECURETOKENS, "PASSWORD_RESET_METHOD": "code"}
     return f"{live_server.url}/demo/"
 

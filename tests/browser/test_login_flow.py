@@ -6,30 +6,23 @@ See ``conftest.py`` here for what it needs, and when it is skipped.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core import mail
 
 from tests.factories import UserFactory
 from tests.login_support import BACKENDS, code_and_token
 
-from .conftest import BROWSER_TESTS
+from .conftest import BROWSER_TESTS, serve_example_pages
 from .test_password_reset_flow import wait_for_mail
 
 pytestmark = [*BROWSER_TESTS, pytest.mark.django_db(transaction=True)]
-
-TEMPLATES = (
-    Path(__file__).resolve().parents[2] / "example_project" / "example_project" / "templates"
-)
 
 
 @pytest.fixture
 def site(settings, live_server):
     """The live server with the example project's login page and the feature on, as the
     example project has them."""
-    settings.ROOT_URLCONF = "tests.browser.login_urls"
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [TEMPLATES]}]
+    serve_example_pages(settings, "tests.browser.login_urls")
     settings.AUTHENTICATION_BACKENDS = BACKENDS
     settings.LOGIN_REDIRECT_URL = "/whoami/"
     settings.SECURETOKENS = {
